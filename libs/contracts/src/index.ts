@@ -1,0 +1,7 @@
+export * from './datatype.js';
+export * from './tensor.js';
+export * from './model-metadata.js';
+export * from './scoring-job.js';
+export * from './scoring-error.js';
+export * from './async-job.js';
+export * from './webhook-signature.js';

@@ -1,0 +1,58 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ConfigError } from '../repository/config-error.js';
+
+/** One class as a prediction shows it: its label, plus whatever the labels file says of it. */
+export interface ClassLabel {
+  label: string;
+  [field: string]: unknown;
+}
+
+/** One ranked class of a prediction. */
+export interface RankedClass extends ClassLabel {
+  index: number;
+  score: number;
+}
+
+/** Reads a labels file: a JSON array of strings or of objects with a string `label`. */
+export async function loadLabels(modelDir: string, file: string, model: string): Promise<ClassLabel[]> {
+  const path = join(modelDir, file);
+  const raw = await readFile(path, 'utf8').catch((err: Error) => {
+    throw new ConfigError(`model '${model}': handler.labels: cannot read ${path}: ${err.message}`);
+  });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (err) {
+    throw new ConfigError(`model '${model}': ${path}: not valid JSON: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(parsed)) throw new ConfigError(`model '${model}': ${path}: must be a JSON array of labels`);
+  return parsed.map((entry, i) => {
+    if (typeof entry === 'string') return { label: entry };
+    if (entry && typeof entry === 'object' && typeof (entry as ClassLabel).label === 'string')
+      return entry as ClassLabel;
+    throw new ConfigError(`model '${model}': ${path}: entry ${i} must be a string or an object with a string 'label'`);
+  });
+}
+
+/** The k best classes of one row of scores, best first. */
+export function topK(scores: ArrayLike<number>, k: number, labels: ClassLabel[] | undefined): RankedClass[] {
+  const order = Array.from({ length: scores.length }, (_, i) => i);
+  order.sort((a, b) => scores[b]! - scores[a]!);
+  return order.slice(0, Math.min(k, scores.length)).map((index) => ({
+    ...(labels?.[index] ?? { label: String(index) }),
+    index,
+    score: scores[index]!,
+  }));
+}
+
+/** Softmax over one row, in place-safe form (returns a new array). */
+export function softmax(row: ArrayLike<number>): Float64Array {
+  let max = -Infinity;
+  for (let i = 0; i < row.length; i++) max = Math.max(max, row[i]!);
+  const out = new Float64Array(row.length);
+  let sum = 0;
+  for (let i = 0; i < row.length; i++) sum += out[i] = Math.exp(row[i]! - max);
+  for (let i = 0; i < row.length; i++) out[i]! /= sum;
+  return out;
+}

@@ -1,0 +1,113 @@
+import ort from 'onnxruntime-node';
+import type { ModelMetadata, TensorData, TensorSpec } from '../../../contracts/src/index.js';
+import { ConfigError } from '../repository/config-error.js';
+import type { ModelConfig } from '../repository/model-config.js';
+import type { ResolvedModel } from '../repository/model-repository.js';
+import { elementCount, toOrtTensor } from '../tensor/tensor-codec.js';
+import { executionProvidersFor } from './execution-provider.js';
+import { deriveSignature, type ModelSignature } from './model-signature.js';
+
+/** Model feeds or fetches by tensor name. */
+export type TensorMap = Record<string, ort.Tensor>;
+
+/** One served version: its session and signature. */
+export interface LoadedVersion {
+  version: string;
+  session: ort.InferenceSession;
+  signature: ModelSignature;
+}
+
+/**
+ * A model with every version its policy selects loaded into an onnxruntime session.
+ * All versions must share one signature, so one request validation fits them all.
+ */
+export class LoadedModel {
+  /** What workers announce and the API validates against; computed once. */
+  readonly metadata: ModelMetadata;
+
+  private constructor(
+    readonly name: string,
+    readonly dir: string,
+    readonly config: ModelConfig,
+    /** Newest first. */
+    readonly versions: LoadedVersion[],
+  ) {
+    this.metadata = {
+      name,
+      versions: versions.map((v) => v.version),
+      platform: config.platform,
+      inputs: this.signature.inputs,
+      outputs: this.signature.outputs,
+      maxBatchSize: config.max_batch_size,
+      defaultTimeoutMs: config.queue_policy.default_timeout_ms,
+      maxQueueSize: config.queue_policy.max_queue_size,
+      handler: config.handler.kind,
+    };
+  }
+
+  /** Loads every selected version; throws ConfigError with the file at fault. */
+  static async load(resolved: ResolvedModel): Promise<LoadedModel> {
+    const { config } = resolved;
+    const executionProviders = executionProvidersFor(config.instance);
+    const versions: LoadedVersion[] = [];
+    for (const v of resolved.versions) {
+      const session = await ort.InferenceSession.create(v.path, {
+        executionProviders,
+        intraOpNumThreads: config.instance.intra_op_threads,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: 'all',
+        // Spinning threads burn a core waiting for work; on shared CPUs beside the API and
+        // Redis that costs more than the microseconds it saves.
+        extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+      }).catch((err: Error) => {
+        throw new ConfigError(`${v.path}: onnxruntime cannot load the model: ${err.message}`);
+      });
+      versions.push({ version: v.version, session, signature: deriveSignature(v.path, config, session) });
+    }
+    const first = versions[0]!;
+    for (const other of versions.slice(1)) {
+      if (JSON.stringify(other.signature) !== JSON.stringify(first.signature)) {
+        throw new ConfigError(
+          `model '${resolved.name}': versions ${first.version} and ${other.version} have different signatures; ` +
+            'serve them as separate models or pin one with MODEL_VERSION',
+        );
+      }
+    }
+    return new LoadedModel(resolved.name, resolved.dir, config, versions);
+  }
+
+  get signature(): ModelSignature {
+    return this.versions[0]!.signature;
+  }
+
+  /** The version a request asked for, or the newest; undefined when not served. */
+  version(requested?: string): LoadedVersion | undefined {
+    return requested === undefined ? this.versions[0] : this.versions.find((v) => v.version === requested);
+  }
+
+  /** Runs one inference on every version with placeholder inputs, so the first request is not slow. */
+  async warmUp(): Promise<void> {
+    for (const v of this.versions) {
+      const feeds: TensorMap = {};
+      for (const spec of v.signature.inputs) feeds[spec.name] = placeholder(spec);
+      await v.session.run(feeds);
+    }
+  }
+
+  async release(): Promise<void> {
+    await Promise.all(this.versions.map((v) => v.session.release()));
+  }
+}
+
+/** A zero-filled tensor of the spec's shape with every variable dimension set to 1. */
+function placeholder(spec: TensorSpec): ort.Tensor {
+  const shape = spec.shape.map((d) => (d === -1 ? 1 : d));
+  const size = elementCount(shape);
+  const zero = spec.datatype === 'BYTES' ? '' : spec.datatype === 'BOOL' ? false : 0;
+  return toOrtTensor({
+    name: spec.name,
+    datatype: spec.datatype,
+    shape,
+    data: new Array(size).fill(zero) as TensorData,
+  });
+}
