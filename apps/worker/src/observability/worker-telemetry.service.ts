@@ -1,0 +1,88 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { WorkerEnv, type ModelServer, type WorkerStatsSnapshot } from '#runtime';
+import { createRegistry, ServingTelemetry, Tracing, type QueueCounts, type ServedModelInfo } from '#telemetry';
+
+/** What telemetry reads from the worker service (which satisfies it as it is). */
+export interface ServingWorker {
+  readonly modelServer: ModelServer | undefined;
+  isReady(): boolean;
+}
+
+/**
+ * The worker's telemetry: Prometheus registry (`GET /metrics` on HEALTH_PORT), serving metrics
+ * and spans through the runtime's observer hooks, the rolling stats its heartbeat carries, and
+ * payload capture per the model config's `capture` block.
+ */
+@Injectable()
+export class WorkerTelemetryService {
+  readonly registry = createRegistry();
+  readonly serving: ServingTelemetry;
+  private worker: ServingWorker | undefined;
+  private queue: Queue | undefined;
+
+  constructor(@Inject(WorkerEnv) private readonly env: WorkerEnv) {
+    this.serving = new ServingTelemetry({
+      registry: this.registry,
+      tracing: Tracing.get(),
+      served: () => this.served(),
+      queueCounts: () => this.queueCounts(),
+      captureConfig: (model) => {
+        const server = this.worker?.modelServer;
+        return server?.model.name === model ? server.model.config.capture : undefined;
+      },
+    }).install();
+  }
+
+  /** The worker consumes `queue` now: its counts are read on the `commands` connection (shared). */
+  attach(worker: ServingWorker, queue: string, commands: Redis): void {
+    this.worker = worker;
+    this.queue = new Queue(queue, { connection: commands, prefix: this.env.REDIS_PREFIX, skipWaitingForReady: true });
+    this.queue.on('error', () => undefined);
+  }
+
+  /** Counts and the last minute of this worker's queue, for its heartbeat. */
+  snapshot(): WorkerStatsSnapshot | undefined {
+    return this.queue ? this.serving.snapshot(this.queue.name) : undefined;
+  }
+
+  /** Writes out captured payloads and flushes spans; after the worker has stopped. */
+  async shutdown(): Promise<void> {
+    await this.serving.shutdown();
+    await this.queue?.close().catch(() => undefined);
+    await Tracing.get().shutdown();
+  }
+
+  /** What the worker was started to serve: MODEL, or DEPLOYMENT's name before the model is known. */
+  private get configured(): string {
+    return this.env.MODEL ?? this.env.DEPLOYMENT ?? '';
+  }
+
+  private served(): ServedModelInfo[] {
+    const server = this.worker?.modelServer;
+    const deployment = this.queue?.name ?? this.configured;
+    if (!server) {
+      const model = this.env.MODEL ?? '';
+      return [{ deployment, model, versions: [''], device: this.env.DEVICE ?? '', ready: false }];
+    }
+    const { model } = server;
+    return [
+      {
+        deployment,
+        model: model.name,
+        versions: model.metadata.versions,
+        device: model.config.instance.device,
+        ready: this.worker?.isReady() ?? false,
+      },
+    ];
+  }
+
+  private async queueCounts(): Promise<QueueCounts[]> {
+    if (!this.queue) return [];
+    const counts = await this.queue.getJobCounts('wait', 'prioritized', 'active');
+    const model = this.worker?.modelServer?.model.name ?? this.configured;
+    const pending = (counts.wait ?? 0) + (counts.prioritized ?? 0);
+    return [{ deployment: this.queue.name, model, pending, active: counts.active ?? 0 }];
+  }
+}
