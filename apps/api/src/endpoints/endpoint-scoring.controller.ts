@@ -1,0 +1,89 @@
+import { Body, Controller, HttpCode, Inject, Logger, Param, Post, Req, Res, UseGuards, UsePipes } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { clientGone } from '../http/client-abort.js';
+import { TensorBodyValidationPipe } from '../http/tensor-body-validation.pipe.js';
+import { friendlyRequest } from '../inference/friendly-request.js';
+import { InferRequestDto } from '../inference/infer-request.dto.js';
+import { ScoringService, type ScoreRequest } from '../inference/scoring.service.js';
+import { serverTiming } from '../inference/server-timing.js';
+import { tensorRequest } from '../inference/tensor-request.js';
+import { EndpointKeyGuard } from './endpoint-key.guard.js';
+import { EndpointRouter, type Route } from './endpoint-router.service.js';
+
+/**
+ * Scoring by endpoint name, with the endpoint's key: friendly `POST /v1/endpoints/{e}/score`
+ * and OIP `POST /v2/endpoints/{e}/infer`. The response says which deployment answered
+ * (`x-deployment` header).
+ */
+@Controller()
+@UseGuards(EndpointKeyGuard)
+export class EndpointScoringController {
+  private readonly logger = new Logger('Mirror');
+
+  constructor(
+    @Inject(EndpointRouter) private readonly router: EndpointRouter,
+    @Inject(ScoringService) private readonly scoring: ScoringService,
+  ) {}
+
+  @Post('v1/endpoints/:endpoint/score')
+  @HttpCode(200)
+  async score(
+    @Param('endpoint') name: string,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) res: FastifyReply,
+  ) {
+    const route = await this.router.route(name, req);
+    const { request } = await friendlyRequest(route.entry, req);
+    const result = await this.run(route, request, res);
+    return {
+      endpoint: name,
+      deployment: route.deployment,
+      model: result.model,
+      version: result.version,
+      predictions: result.result,
+      timings_ms: result.timings,
+    };
+  }
+
+  @Post('v2/endpoints/:endpoint/infer')
+  @HttpCode(200)
+  @UsePipes(TensorBodyValidationPipe)
+  async infer(
+    @Param('endpoint') name: string,
+    @Body() body: InferRequestDto,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) res: FastifyReply,
+  ) {
+    const route = await this.router.route(name, req);
+    const result = await this.run(route, tensorRequest(route.entry, body, req), res);
+    return {
+      model_name: result.model,
+      model_version: result.version,
+      id: body.id ?? '',
+      outputs: result.outputs ?? [],
+    };
+  }
+
+  private async run(route: Route, request: ScoreRequest, res: FastifyReply) {
+    const target = { queue: route.queue, endpoint: route.endpoint, deployment: route.deployment };
+    if (route.mirror) this.mirror(route, request);
+    const result = await this.scoring.score({ ...request, ...target }, route.entry, clientGone(res));
+    void res.header('x-deployment', route.deployment).header('server-timing', serverTiming(result.timings));
+    return result;
+  }
+
+  /** Sends a copy to the mirror deployment; its answer (or failure) never reaches the caller. */
+  private mirror(route: Route, request: ScoreRequest): void {
+    const mirror = route.mirror!;
+    const copy = {
+      ...request,
+      queue: mirror.queue,
+      endpoint: route.endpoint,
+      deployment: mirror.deployment,
+      mirror: true,
+    };
+    this.scoring
+      .score(copy, mirror.entry)
+      .catch((err: Error) => this.logger.debug(`mirror ${mirror.deployment}: ${err.message}`));
+  }
+}
