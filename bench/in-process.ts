@@ -1,0 +1,133 @@
+import type { ScoringJob } from '#contracts';
+import { concatRows, createFriendlyHandler, LoadedModel, ModelRepository, type TensorMap } from '#runtime';
+import type { ModelScenario } from './scenarios.js';
+
+/** Batch sizes reference (a) runs `session.run` at. */
+export const REFERENCE_BATCH_SIZES = [1, 2, 4, 8, 16, 32, 64];
+
+/** `session.run` throughput at one batch size. */
+export interface InProcessPoint {
+  batch: number;
+  itemsPerS: number;
+  msPerRun: number;
+  runs: number;
+}
+
+/** Reference (a): the model in onnxruntime-node in this process, no HTTP, no queue. */
+export interface InProcessResult {
+  model: string;
+  /** intra_op_threads of the model config (what a worker uses). */
+  threads: number;
+  maxBatchSize: number;
+  points: InProcessPoint[];
+  /** Best items/s over every batch size: the machine's limit for this model. */
+  best: InProcessPoint;
+  /** Best items/s over batch sizes the config allows (≤ max_batch_size). */
+  bestAllowed: InProcessPoint;
+  /** The best batch size again with intra_op_threads 0 (onnxruntime uses every core). */
+  allCores: InProcessPoint;
+  /** The handler's preprocessing alone (text → tensor, JPEG decode + resize), 8 at a time. */
+  prepareItemsPerS: number;
+}
+
+/**
+ * Measures reference (a): per batch size, one warm-up run, then runs for `budgetS` (at least
+ * one). Stops at the first batch size whose run takes over 5 s.
+ */
+export async function measureInProcess(scenario: ModelScenario, budgetS: number): Promise<InProcessResult> {
+  const repository = new ModelRepository(scenario.repository);
+  const resolved = await repository.resolve(scenario.name);
+  const { config } = resolved;
+  const model = await LoadedModel.load(resolved);
+  try {
+    const handler = await createFriendlyHandler(model);
+    if (!handler) throw new Error(`model '${scenario.name}' has no friendly handler`);
+    await model.warmUp();
+    const job: ScoringJob = {
+      id: 'bench',
+      model: scenario.name,
+      kind: 'friendly',
+      payload: scenario.payload,
+      replyTo: 'bench',
+      deadline: Date.now() + 3_600_000,
+      acceptedAt: Date.now(),
+    };
+    const item = await handler.prepare(job);
+    const session = model.versions[0]!.session;
+    const points: InProcessPoint[] = [];
+    for (const batch of REFERENCE_BATCH_SIZES) {
+      const point = await timeRuns(session, batchOf(item.feeds, batch), batch, budgetS);
+      points.push(point);
+      if (point.msPerRun > 5000) break; // the next size would take over 10 s a run: enough
+    }
+    const best = points.reduce((a, b) => (b.itemsPerS > a.itemsPerS ? b : a));
+    const allowed = points.filter((p) => p.batch <= Math.max(1, config.max_batch_size));
+    const bestAllowed = allowed.reduce((a, b) => (b.itemsPerS > a.itemsPerS ? b : a));
+
+    const prepareItemsPerS = await timePrepare(() => handler.prepare(job), budgetS);
+
+    const resolvedAll = await repository.resolve(scenario.name);
+    resolvedAll.config.instance.intra_op_threads = 0;
+    const modelAll = await LoadedModel.load(resolvedAll);
+    let allCores: InProcessPoint;
+    try {
+      allCores = await timeRuns(modelAll.versions[0]!.session, batchOf(item.feeds, best.batch), best.batch, budgetS);
+    } finally {
+      await modelAll.release();
+    }
+    return {
+      model: scenario.name,
+      threads: config.instance.intra_op_threads,
+      maxBatchSize: config.max_batch_size,
+      points,
+      best,
+      bestAllowed,
+      allCores,
+      prepareItemsPerS,
+    };
+  } finally {
+    await model.release();
+  }
+}
+
+/** One item's feeds repeated `rows` times along the batch dimension (built once, before timing). */
+function batchOf(feeds: TensorMap, rows: number): TensorMap {
+  const out: TensorMap = {};
+  for (const [name, tensor] of Object.entries(feeds))
+    out[name] = rows === 1 ? tensor : concatRows(Array(rows).fill(tensor));
+  return out;
+}
+
+async function timeRuns(
+  session: LoadedModel['versions'][number]['session'],
+  feeds: TensorMap,
+  batch: number,
+  budgetS: number,
+): Promise<InProcessPoint> {
+  await session.run(feeds); // warm this shape
+  let runs = 0;
+  const started = performance.now();
+  let elapsed = 0;
+  while (runs < 1 || elapsed < budgetS * 1000) {
+    await session.run(feeds);
+    runs++;
+    elapsed = performance.now() - started;
+  }
+  return { batch, runs, msPerRun: elapsed / runs, itemsPerS: (batch * runs * 1000) / elapsed };
+}
+
+async function timePrepare(prepare: () => Promise<unknown>, budgetS: number): Promise<number> {
+  const width = 8;
+  let done = 0;
+  const started = performance.now();
+  const until = started + budgetS * 1000;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (performance.now() < until) {
+        await prepare();
+        done++;
+      }
+    }),
+  );
+  return (done * 1000) / (performance.now() - started);
+}

@@ -1,0 +1,117 @@
+/**
+ * `npm run bench`: Switchyard against the in-process limit (a), its own embedded mode (b) and
+ * a naive BullMQ design (c), side by side; then the FAQ batching sweep. Writes
+ * report.md, report.json and chart.svg to bench/results/<timestamp>/ (or --out).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { resolve } from 'node:path';
+import { renderChart } from './chart.js';
+import { parseOptions, type BenchOptions } from './options.js';
+import { BenchRedis } from './redis.js';
+import { renderMarkdown } from './report.js';
+import { fashionScenario, faqScenario, resnetScenario, type ModelScenario } from './scenarios.js';
+import { runModelSuite, type Log } from './suite.js';
+import { runSweep, SWEEP_CONNECTIONS } from './sweep.js';
+import { judgeTargets } from './targets.js';
+import type { BenchReport, SweepCell } from './types.js';
+
+const METHOD = [
+  'Load: autocannon (programmatic), closed loop, one request in flight per connection, run in the benchmark process on the same machine; every run is bounded by --duration. Latency is measured per response with sub-ms resolution (exact nearest-rank percentiles of 2xx responses); throughput counts 2xx responses only.',
+  'Mean batch size: parsed from every 2xx response’s `Server-Timing: batch;desc="N"` header. "batch" = responses ÷ Σ(1/N), the mean size of the batches that ran (the naive design never batches: 1).',
+  'Systems: Switchyard = one API process + one worker process over Redis (BullMQ); (b) embedded = the same API without REDIS_URL, inference in-process; (c) naive = bench/naive: Fastify + queue.add + job.waitUntilFinished(QueueEvents), one BullMQ worker with concurrency 1 running the model’s own handler and session one job at a time.',
+  '(a) in-process: onnxruntime-node session.run in a loop on pre-built tensors (one real request prepared by the model’s handler, repeated along the batch dimension), same session options as the worker (config intra_op_threads), batch sizes 1–64; best items/s is the limit. Image models’ friendly requests also decode and resize a 1024×788 JPEG, which (a) leaves out: see "handler preprocessing alone".',
+  'CPU µs per request: utime+stime deltas of each process from /proc/<pid>/stat (10 ms ticks) divided by 2xx responses; Redis CPU from INFO cpu used_cpu_user+used_cpu_sys deltas. Background work (worker heartbeats, BullMQ stalled-job checks, blocking-pop timeouts, the API’s catalog refresh) is included, amortised over the run.',
+  'Redis commands per request: INFO commandstats deltas (every command, including those run inside Lua scripts such as BullMQ’s), "scripts" = EVALSHA/EVAL calls (each one client command that runs many); the benchmark’s own INFO calls are excluded. Redis 7 counts commands run inside Lua in total_commands_processed too, so client commands and round trips are not visible in these counters: use `redis-cli monitor` for that split.',
+  'Redis: a private redis-server (--save "" --appendonly no) started for the run unless --redis-url is given; every system gets a fresh key prefix whose keys are deleted after it.',
+];
+
+async function main(): Promise<void> {
+  let options: BenchOptions;
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(2);
+  }
+  const t0 = Date.now();
+  const log: Log = (line) => console.log(`[bench +${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s] ${line}`);
+  const loadBefore = loadavg();
+  log(
+    `load average ${loadBefore.map((x) => x.toFixed(2)).join(' ')} on ${cpus().length} cores; parts: ${options.parts.join(', ')}`,
+  );
+  const redis = await BenchRedis.start(options.redisUrl);
+  const redisVersion = /redis_version:(\S+)/.exec(await redis.client.info('server'))?.[1] ?? '?';
+  log(`redis ${redisVersion} at ${redis.url}${redis.isPrivate ? ' (private)' : ''}`);
+
+  const report: BenchReport = {
+    version: 1,
+    startedAt: new Date(t0).toISOString(),
+    finishedAt: '',
+    options: {
+      smoke: options.smoke,
+      durationS: options.durationS,
+      warmupS: options.warmupS,
+      concurrency: options.concurrency,
+      parts: options.parts,
+    },
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      node: process.version,
+      redis: redisVersion,
+      privateRedis: redis.isPrivate,
+      loadAverageBefore: loadBefore,
+      loadAverageAfter: [],
+    },
+    method: METHOD,
+    models: [],
+    targets: [],
+  };
+  // Written after every part, so an interrupted run still leaves what it measured.
+  const save = (): void => {
+    report.finishedAt = new Date().toISOString();
+    report.machine.loadAverageAfter = loadavg();
+    report.targets = judgeTargets(report);
+    mkdirSync(options.outDir, { recursive: true });
+    writeFileSync(resolve(options.outDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
+    writeFileSync(resolve(options.outDir, 'report.md'), renderMarkdown(report));
+    writeFileSync(resolve(options.outDir, 'chart.svg'), renderChart(report));
+  };
+  try {
+    for (const part of options.parts) {
+      if (part === 'sweep') {
+        const sweep = { connections: SWEEP_CONNECTIONS, cells: [] as SweepCell[] };
+        report.sweep = sweep;
+        sweep.cells = await runSweep(options, redis, log, (cells) => {
+          sweep.cells = cells;
+          save();
+        });
+      } else {
+        const scenario: ModelScenario | { skipped: string } =
+          part === 'faq' ? faqScenario() : part === 'fashion' ? fashionScenario() : resnetScenario(log);
+        if ('skipped' in scenario) log(`[${part}] skipped: ${scenario.skipped}`);
+        report.models.push(
+          'skipped' in scenario
+            ? { model: part, skipped: scenario.skipped, runs: [] }
+            : await runModelSuite(scenario, options, redis, log),
+        );
+      }
+      save();
+    }
+  } finally {
+    await redis.stop();
+  }
+  save();
+  for (const t of report.targets)
+    log(`target ${t.pass === null ? 'n/a ' : t.pass ? 'PASS' : 'FAIL'} ${t.name}: ${t.detail}`);
+  log(`done in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${resolve(options.outDir, 'report.md')}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(`bench failed: ${(err as Error).stack ?? String(err)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,127 @@
+import { measureInProcess } from './in-process.js';
+import { runLoad, type LoadResult } from './load.js';
+import type { BenchOptions } from './options.js';
+import { redisPerRequest, type BenchRedis } from './redis.js';
+import type { ModelScenario, RequestShape } from './scenarios.js';
+import { sleep } from './services.js';
+import { startSystem, type RunningSystem, type SystemName } from './systems.js';
+import type { ModelReport, RunRecord } from './types.js';
+
+/** Prints one progress line to stdout. */
+export type Log = (line: string) => void;
+
+const SYSTEMS: readonly SystemName[] = ['switchyard', 'embedded', 'naive'];
+
+/**
+ * One model, side by side: (a) in-process onnxruntime, then Switchyard, (b) embedded and
+ * (c) naive, each swept over the concurrency levels, on every route it serves.
+ */
+export async function runModelSuite(
+  scenario: ModelScenario,
+  options: BenchOptions,
+  redis: BenchRedis,
+  log: Log,
+): Promise<ModelReport> {
+  const report: ModelReport = { model: scenario.name, runs: [] };
+  const budget = options.smoke ? 0.2 : Math.min(1.5, options.durationS / 4);
+  log(`[${scenario.name}] (a) in-process onnxruntime, batch sizes 1..64`);
+  report.inProcess = await measureInProcess(scenario, budget);
+  const ip = report.inProcess;
+  log(
+    `[${scenario.name}] (a) best ${ip.best.itemsPerS.toFixed(0)} items/s at batch ${ip.best.batch} ` +
+      `(${ip.threads} thread(s)); all cores ${ip.allCores.itemsPerS.toFixed(0)}/s; prepare ${ip.prepareItemsPerS.toFixed(0)}/s`,
+  );
+  for (const name of SYSTEMS) {
+    const prefix = `bench-${name.slice(0, 4)}-${scenario.name}-${process.pid}`;
+    log(`[${scenario.name}] starting ${name}`);
+    const system = await startSystem(name, scenario, { redisUrl: redis.url, prefix });
+    try {
+      const shapes = scenario.requests.filter((s) => name !== 'naive' || s.route === 'friendly');
+      for (const shape of shapes) {
+        const warm = await warmUp(system, shape, scenario, options);
+        // Throughput seen so far: sizes the runs on a slow machine or for a slow model.
+        let seen = Math.min(ip.bestAllowed.itemsPerS, warm?.throughput || Infinity);
+        for (const connections of options.concurrency) {
+          // A run must outlast several waits of one request at this concurrency (c / throughput).
+          const cycleS = connections / Math.max(0.5, seen);
+          const durationS = options.smoke ? options.durationS : Math.max(options.durationS, Math.min(40, 3 * cycleS));
+          const record = await measure(system, shape, scenario, { ...options, durationS }, redis, connections);
+          report.runs.push(record);
+          log(`[${scenario.name}] ${describe(record)}`);
+          if (record.load.throughput > 0) seen = Math.min(ip.bestAllowed.itemsPerS, record.load.throughput);
+          // Requests cut off at the end of a run are still being served: let them finish.
+          if (cycleS > 0.05) await sleep(Math.min(15_000, 1500 * cycleS));
+        }
+      }
+    } finally {
+      await system.stop();
+      await redis.cleanup([prefix]);
+    }
+  }
+  return report;
+}
+
+async function warmUp(
+  system: RunningSystem,
+  shape: RequestShape,
+  scenario: ModelScenario,
+  options: BenchOptions,
+): Promise<LoadResult | undefined> {
+  if (options.warmupS <= 0) return undefined;
+  return runLoad({ url: system.url, shape, connections: 8, durationS: options.warmupS, timeoutS: scenario.timeoutS });
+}
+
+/** One measured run, with Redis and per-process CPU deltas around it. */
+export async function measure(
+  system: RunningSystem,
+  shape: RequestShape,
+  scenario: ModelScenario,
+  options: BenchOptions,
+  redis: BenchRedis | undefined,
+  connections: number,
+): Promise<RunRecord> {
+  const usesRedis = redis !== undefined && system.prefix !== undefined;
+  const redisBefore = usesRedis ? await redis.snapshot() : undefined;
+  const cpuBefore = {
+    front: system.front.cpuSeconds(),
+    back: system.back?.cpuSeconds() ?? 0,
+    self: process.cpuUsage(),
+  };
+  const load = await runLoad({
+    url: system.url,
+    shape,
+    connections,
+    durationS: options.durationS,
+    timeoutS: scenario.timeoutS,
+  });
+  const self = process.cpuUsage(cpuBefore.self);
+  const n = Math.max(1, load.ok);
+  const redisAfter = usesRedis ? await redis.snapshot() : undefined;
+  const perRequest = redisBefore && redisAfter ? redisPerRequest(redisBefore, redisAfter, load.ok) : undefined;
+  return {
+    model: scenario.name,
+    system: system.name,
+    route: shape.route,
+    series: shape.route === 'oip' ? `${system.name}-oip` : system.name,
+    load,
+    cpuUs: {
+      front: ((system.front.cpuSeconds() - cpuBefore.front) * 1e6) / n,
+      back: system.back ? ((system.back.cpuSeconds() - cpuBefore.back) * 1e6) / n : undefined,
+      redis: perRequest?.cpuUs,
+      loadgen: (self.user + self.system) / n,
+    },
+    redis: perRequest,
+  };
+}
+
+export function describe(r: RunRecord): string {
+  const l = r.load;
+  const batch = l.batch ? ` batch ${l.batch.perBatch.toFixed(1)}` : '';
+  const redis = r.redis ? ` redis ${r.redis.commands.toFixed(1)} cmds ${r.redis.cpuUs.toFixed(0)}µs/req` : '';
+  const failed = l.failed > 0 ? ` FAILED ${l.failed} ${JSON.stringify(l.statuses)}` : '';
+  return (
+    `${r.series.padEnd(15)} c=${String(l.connections).padEnd(3)} ${l.throughput.toFixed(1).padStart(8)} req/s ` +
+    `p50 ${l.latencyMs.p50.toFixed(2)} p90 ${l.latencyMs.p90.toFixed(2)} p99 ${l.latencyMs.p99.toFixed(2)} ms` +
+    `${batch}${redis}${failed}`
+  );
+}

@@ -1,0 +1,78 @@
+import type { BenchReport, ModelReport, RunRecord, TargetResult } from './types.js';
+
+/** Finds the run of one series at one concurrency. */
+export function runOf(model: ModelReport | undefined, series: string, connections: number): RunRecord | undefined {
+  return model?.runs.find((r) => r.series === series && r.load.connections === connections);
+}
+
+const fmt = (n: number, digits = 2): string => n.toFixed(digits);
+
+/**
+ * The issue's targets, judged on this run. They are reported, never asserted: a loaded
+ * machine fails them without anything being wrong. `pass` is null when not measured.
+ */
+export function judgeTargets(report: Pick<BenchReport, 'models'>): TargetResult[] {
+  const faq = report.models.find((m) => m.model === 'faq' && !m.skipped);
+  const resnet = report.models.find((m) => m.model === 'resnet50');
+  const targets: TargetResult[] = [];
+  const sy32 = runOf(faq, 'switchyard', 32);
+  const naive32 = runOf(faq, 'naive', 32);
+  const emb32 = runOf(faq, 'embedded', 32);
+  targets.push(
+    ratioTarget('FAQ at c=32: Switchyard ≥ 2.5× naive throughput', sy32, naive32, 2.5),
+    ratioTarget('FAQ at c=32: Switchyard ≥ 40% of embedded (b) throughput', sy32, emb32, 0.4),
+  );
+  const sy1 = runOf(faq, 'switchyard', 1);
+  targets.push(
+    sy1
+      ? {
+          name: 'FAQ at c=1: p50 ≤ 1.0 ms end-to-end',
+          pass: sy1.load.latencyMs.p50 <= 1.0,
+          detail: `p50 ${fmt(sy1.load.latencyMs.p50)} ms (OIP: ${fmt(runOf(faq, 'switchyard-oip', 1)?.load.latencyMs.p50 ?? NaN)} ms)`,
+        }
+      : { name: 'FAQ at c=1: p50 ≤ 1.0 ms end-to-end', pass: null, detail: 'not measured' },
+  );
+  const redisRuns = (faq?.runs ?? []).filter((r) => r.series === 'switchyard' && r.redis && r.load.ok > 0);
+  if (redisRuns.length > 0) {
+    const worst = Math.max(...redisRuns.map((r) => r.redis!.cpuUs));
+    targets.push({
+      name: 'Redis CPU ≤ 100 µs per scored request (FAQ, Switchyard, every concurrency)',
+      pass: worst <= 100,
+      detail: redisRuns.map((r) => `c=${r.load.connections}: ${fmt(r.redis!.cpuUs, 0)} µs`).join(', '),
+    });
+  } else {
+    targets.push({ name: 'Redis CPU ≤ 100 µs per scored request', pass: null, detail: 'not measured' });
+  }
+  const name = 'ResNet-50 at saturation ≥ 90% of in-process (a)';
+  if (!resnet || resnet.skipped || !resnet.inProcess) {
+    targets.push({ name, pass: null, detail: resnet?.skipped ?? 'not measured' });
+  } else {
+    const sy = resnet.runs.filter((r) => r.series === 'switchyard');
+    const best = sy.reduce<RunRecord | undefined>(
+      (a, b) => (!a || b.load.throughput > a.load.throughput ? b : a),
+      undefined,
+    );
+    const limit = resnet.inProcess.best.itemsPerS;
+    const ratio = best ? best.load.throughput / limit : 0;
+    targets.push({
+      name,
+      pass: best ? ratio >= 0.9 : null,
+      detail: best
+        ? `${fmt(best.load.throughput, 1)} req/s at c=${best.load.connections} vs ${fmt(limit, 1)} items/s ` +
+          `(batch ${resnet.inProcess.best.batch}) = ${fmt(ratio * 100, 0)}%; vs best batch ≤ max_batch_size ` +
+          `(${resnet.inProcess.bestAllowed.batch}): ${fmt((best.load.throughput / resnet.inProcess.bestAllowed.itemsPerS) * 100, 0)}%`
+        : 'no Switchyard run',
+    });
+  }
+  return targets;
+}
+
+function ratioTarget(name: string, a: RunRecord | undefined, b: RunRecord | undefined, min: number): TargetResult {
+  if (!a || !b || b.load.throughput === 0) return { name, pass: null, detail: 'not measured' };
+  const ratio = a.load.throughput / b.load.throughput;
+  return {
+    name,
+    pass: ratio >= min,
+    detail: `${fmt(a.load.throughput, 0)} vs ${fmt(b.load.throughput, 0)} req/s = ${fmt(ratio)}×`,
+  };
+}
