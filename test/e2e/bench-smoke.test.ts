@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { REDIS_URL } from './support/redis.js';
+
+/** The parts of bench/results/<t>/report.json this test relies on. */
+interface SmokeReport {
+  options: { smoke: boolean; concurrency: number[] };
+  models: {
+    model: string;
+    inProcess?: { best: { itemsPerS: number } };
+    runs: { series: string; load: { connections: number; throughput: number; ok: number } }[];
+  }[];
+  targets: { name: string; pass: boolean | null; detail: string }[];
+}
+
+/**
+ * `npm run bench -- --smoke` end to end: it starts its own API, worker, embedded API and naive
+ * queue processes, drives load, and writes its report. Only the structure and non-zero
+ * throughput are checked, never a performance threshold.
+ */
+describe('benchmark (--smoke)', () => {
+  const out = mkdtempSync(join(tmpdir(), 'sy-bench-'));
+  after(() => rmSync(out, { recursive: true, force: true }));
+
+  it('runs, exits 0 and writes report.json, report.md and chart.svg', { timeout: 280_000 }, async () => {
+    const child = spawn(
+      process.execPath,
+      [resolve('dist/bench/run.js'), '--smoke', '--out', out, '--redis-url', REDIS_URL],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const code = await new Promise<number | null>((res) => child.once('exit', res));
+    assert.equal(code, 0, output);
+    assert.match(output, /\[faq\] switchyard/, 'progress lines on stdout');
+    for (const file of ['report.json', 'report.md', 'chart.svg']) assert.ok(existsSync(join(out, file)), file);
+
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as SmokeReport;
+    assert.equal(report.options.smoke, true);
+    assert.deepEqual(report.options.concurrency, [1, 8]);
+    assert.deepEqual(
+      report.models.map((m) => m.model),
+      ['faq'],
+    );
+    const faq = report.models[0]!;
+    assert.ok(faq.inProcess && faq.inProcess.best.itemsPerS > 0, 'in-process reference measured');
+    // Every series ran at both levels; each scored requests (summed over the levels, so one
+    // starved second on a busy machine does not fail the test).
+    for (const series of ['switchyard', 'switchyard-oip', 'embedded', 'embedded-oip', 'naive']) {
+      const runs = faq.runs.filter((r) => r.series === series);
+      assert.deepEqual(
+        runs.map((r) => r.load.connections),
+        [1, 8],
+        `${series} ran at c=1 and c=8`,
+      );
+      assert.ok(runs.reduce((n, r) => n + r.load.ok, 0) > 0, `${series} scored requests`);
+      assert.ok(
+        runs.some((r) => r.load.throughput > 0),
+        `${series} has non-zero throughput`,
+      );
+    }
+    assert.ok(report.targets.length >= 5);
+    for (const t of report.targets) assert.ok(t.pass === null || typeof t.pass === 'boolean', t.name);
+    assert.match(readFileSync(join(out, 'chart.svg'), 'utf8'), /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+  });
+});

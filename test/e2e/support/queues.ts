@@ -1,0 +1,130 @@
+import { Redis } from 'ioredis';
+import { getJson } from './http.js';
+import { sleep, type ServiceProcess } from './processes.js';
+import { REDIS_URL } from './redis.js';
+
+/** A plain connection for looking into queues from a test. */
+export function testRedis(url = REDIS_URL): Redis {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: false });
+  redis.on('error', () => undefined);
+  return redis;
+}
+
+/** BullMQ key of a model's queue: `<prefix>:<model>:<suffix>` (wait, active, prioritized, ...). */
+export function queueKey(prefix: string, model: string, suffix: string): string {
+  return `${prefix}:${model}:${suffix}`;
+}
+
+/** Jobs waiting in a model's queue: the wait list plus the prioritized set. */
+export async function waitingJobs(redis: Redis, prefix: string, model: string): Promise<number> {
+  const [wait, prioritized] = await Promise.all([
+    redis.llen(queueKey(prefix, model, 'wait')),
+    redis.zcard(queueKey(prefix, model, 'prioritized')),
+  ]);
+  return wait + prioritized;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Ids of every job hash of a model's queue (the API names jobs by UUID). */
+export async function jobIds(redis: Redis, prefix: string, model: string): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor = '0';
+  const base = `${prefix}:${model}:`;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${base}*`, 'COUNT', 1000);
+    cursor = next;
+    for (const k of keys) {
+      const rest = k.slice(base.length);
+      if (UUID.test(rest)) ids.push(rest);
+    }
+  } while (cursor !== '0');
+  return ids;
+}
+
+/** Samples the waiting-job count every `everyMs` until stopped; keeps the largest seen. */
+export function sampleDepth(
+  redis: Redis,
+  prefix: string,
+  model: string,
+  everyMs = 5,
+): { stop: () => Promise<number>; readonly max: number } {
+  let max = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      max = Math.max(max, await waitingJobs(redis, prefix, model).catch(() => 0));
+      await sleep(everyMs);
+    }
+  })();
+  return {
+    get max() {
+      return max;
+    },
+    stop: async () => {
+      running = false;
+      await loop;
+      return max;
+    },
+  };
+}
+
+/**
+ * Keeps a SIGSTOPped worker's heartbeat fresh in the catalog, so the API goes on counting it
+ * live (as it would a worker that is slow, not gone) however long the test holds it stopped.
+ * Without this the API stops routing to it after the live window (6 s), which on a busy
+ * machine can fall inside a test's setup. Returns a function that stops the keeper.
+ */
+export function holdHeartbeat(redis: Redis, prefix: string, model: string, pid: number): () => Promise<void> {
+  let running = true;
+  const key = `${prefix}:_catalog:${model}`;
+  const loop = (async () => {
+    while (running) {
+      const hash = await redis.hgetall(key).catch(() => ({}) as Record<string, string>);
+      for (const [field, value] of Object.entries(hash)) {
+        const ann = JSON.parse(value) as { pid?: number; heartbeatAt: number };
+        if (ann.pid !== pid) continue;
+        ann.heartbeatAt = Date.now();
+        await redis.hset(key, field, JSON.stringify(ann)).catch(() => undefined);
+      }
+      await sleep(500);
+    }
+  })();
+  return async () => {
+    running = false;
+    await loop;
+  };
+}
+
+/** What a worker has done with the jobs it took (its `GET /health/ready`). */
+export interface Served {
+  succeeded: number;
+  failed: number;
+  expired: number;
+  cancelled: number;
+}
+
+export async function served(worker: ServiceProcess): Promise<Served> {
+  const res = await getJson(`${worker.url}/health/ready`);
+  if (res.status !== 200) throw new Error(`${worker.name} not ready: ${JSON.stringify(res.body)}`);
+  return res.body.served as Served;
+}
+
+export function total(s: Served): number {
+  return s.succeeded + s.failed + s.expired + s.cancelled;
+}
+
+/** Polls `check` until it returns true, or fails with `what` after `timeoutMs`. */
+export async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < until) {
+    try {
+      if (await check()) return;
+    } catch (err) {
+      lastError = err;
+    }
+    await sleep(100);
+  }
+  throw new Error(`not within ${timeoutMs} ms: ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
+}
