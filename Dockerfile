@@ -31,9 +31,13 @@ COPY package.json package-lock.json .npmrc ./
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev \
  && find node_modules/onnxruntime-node/bin -mindepth 3 -maxdepth 3 ! -path "*/linux/$(node -p process.arch)" -exec rm -rf {} +
 
-# ---- production dependencies for the GPU image. onnxruntime-node's install script reads the
-# ONNXRUNTIME_NODE_INSTALL variable before the npm config, so this overrides .npmrc's skip
-# and fetches the CUDA 12 execution provider (libonnxruntime_providers_cuda.so) at build time.
+# ---- production dependencies for the GPU image. onnxruntime-node's install script
+# (script/install-utils.js, parseInstallFlag) reads the ONNXRUNTIME_NODE_INSTALL variable before
+# the npm config, so this overrides .npmrc's skip and fetches the CUDA execution provider
+# (libonnxruntime_providers_cuda.so, from the Microsoft.ML.OnnxRuntime.Gpu.Linux NuGet package)
+# at build time. In 1.30 the value cuda12 is not returned as such (the switch has no return for
+# it): the script then installs linux/x64's default manifest, which is cuda12, because the file
+# is missing. Same result; docs/deployment.md ("GPU image: what was verified") has the details.
 # The worker refuses DEVICE=cuda without that file, so the build checks it is there.
 FROM ${NODE_IMAGE} AS deps-gpu
 WORKDIR /app
@@ -44,12 +48,22 @@ RUN --mount=type=cache,target=/root/.npm ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci 
 
 # ---- GPU runtime: CUDA base + the node binary from the Node image (glibc 2.35 >= 2.28).
 FROM ${CUDA_IMAGE} AS gpu
-RUN groupadd --gid 1000 node && useradd --uid 1000 --gid 1000 --create-home --shell /usr/sbin/nologin node
+# /model-store: compose's upload volume (MODEL_STORE); a new named volume takes this
+# directory's owner, so uid 1000 can write it.
+RUN groupadd --gid 1000 node && useradd --uid 1000 --gid 1000 --create-home --shell /usr/sbin/nologin node \
+ && install -d -o 1000 -g 1000 /model-store
 COPY --from=build /usr/local/bin/node /usr/local/bin/node
 # LANG: the FAQ model's string ops need a UTF-8 locale. HOST: listen beyond loopback.
 ENV NODE_ENV=production HOST=0.0.0.0 LANG=C.UTF-8
 WORKDIR /app
 COPY --from=deps-gpu /app/node_modules ./node_modules
+# The CUDA provider must find every library it links against in this base image. A provider
+# built for another CUDA or cuDNN major (libcudart.so.13, say) would otherwise fail only when a
+# worker starts with DEVICE=cuda. libcuda.so.1 is the driver's: the NVIDIA container toolkit
+# mounts it at run time.
+RUN ort=node_modules/onnxruntime-node/bin/napi-v6/linux/x64 \
+ && missing="$(LD_LIBRARY_PATH="$ort:${LD_LIBRARY_PATH:-}" ldd "$ort/libonnxruntime_providers_cuda.so" | grep 'not found' | grep -v 'libcuda\.so\.1' || true)" \
+ && if [ -n "$missing" ]; then echo "the CUDA provider needs libraries that $ort and this base image lack (set CUDA_IMAGE):" "$missing"; exit 1; fi
 COPY --from=build /src/dist/apps ./dist/apps
 COPY --from=build /src/dist/libs ./dist/libs
 # package.json's "imports" map #runtime, #contracts... to dist/: required at run time.
@@ -66,6 +80,9 @@ CMD ["node", "dist/apps/api/src/main.js"]
 
 # ---- CPU runtime (the default target). Files stay root-owned: the app only reads them.
 FROM ${NODE_IMAGE} AS cpu
+# /model-store: compose's upload volume (MODEL_STORE); a new named volume takes this
+# directory's owner, so uid 1000 can write it.
+RUN install -d -o 1000 -g 1000 /model-store
 ENV NODE_ENV=production HOST=0.0.0.0 LANG=C.UTF-8
 WORKDIR /app
 COPY --from=deps-cpu /app/node_modules ./node_modules
