@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # Switchyard images. One image runs the API (the default CMD) or a worker
-# (command `node dist/apps/worker/src/main.js`, with MODEL and REDIS_URL set).
+# (command `node dist/apps/worker/src/main.js`, with REDIS_URL and MODEL or DEPLOYMENT set).
 #
 #   CPU: docker build -t switchyard:dev .                      (target cpu, the last stage)
 #   GPU: docker build --target gpu -t switchyard:dev-gpu .     (linux/amd64 only)
