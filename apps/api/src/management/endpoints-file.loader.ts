@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { ScoringError } from '#contracts';
 import { ApiEnv, ConfigError, ManagementStore, type EndpointRecord } from '#runtime';
 import { hashKey } from '../auth/secret-compare.js';
 import { EndpointsService } from './endpoints.service.js';
@@ -59,12 +60,20 @@ export class EndpointsFileLoader implements OnApplicationBootstrap {
   private async applyModel(store: ManagementStore, model: FileModelDto): Promise<number> {
     let changes = 0;
     for (const v of model.versions) {
-      const existing = await store.version(model.name, v.version!);
+      let existing = await store.version(model.name, v.version!);
       if (!existing) {
-        await this.registry.registerFromRepository(model.name, v);
-        this.logger.log(`registered ${model.name} version ${v.version} from ${v.repository_path}`);
-        changes++;
-        continue;
+        try {
+          await this.registry.registerFromRepository(model.name, v);
+          this.logger.log(`registered ${model.name} version ${v.version} from ${v.repository_path}`);
+          changes++;
+          continue;
+        } catch (err) {
+          // Another API instance starting at the same moment registered it first: check it
+          // like one registered before.
+          if (!(err instanceof ScoringError && err.status === 409)) throw err;
+          existing = await store.version(model.name, v.version!);
+          if (!existing) throw err;
+        }
       }
       const artifact = join(resolve(this.env.MODEL_REPOSITORY, v.repository_path), 'model.onnx');
       const sha256 = await sha256Of(artifact).catch(() => undefined);

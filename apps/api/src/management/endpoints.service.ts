@@ -74,7 +74,13 @@ export class EndpointsService {
         created_at: now,
         updated_at: now,
       };
-      await store.createEndpoint(record);
+      try {
+        await store.createEndpoint(record);
+      } catch (err) {
+        // Another API instance applying the same endpoints file created it a moment ago.
+        if (!(err instanceof ScoringError && err.status === 409)) throw err;
+        return this.ensureWithKeyHashes(name, keys, description);
+      }
     } else if (current.keys.primary !== keys.primary || current.keys.secondary !== keys.secondary) {
       await store.updateEndpoint(name, (e) => ({ ...e, keys }));
     } else {
