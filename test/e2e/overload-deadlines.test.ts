@@ -6,7 +6,7 @@ import { Fleet } from './support/fleet.js';
 import { fmt, report, runBounded, send } from './support/load.js';
 import { removeRepo, tempRepo } from './support/model-repo.js';
 import { FIXTURE_MODELS, sleep, type ServiceProcess } from './support/processes.js';
-import { eventually, holdHeartbeat, queueKey, served, testRedis, total } from './support/queues.js';
+import { eventually, holdHeartbeat, served, testRedis, total, waitingRequests } from './support/queues.js';
 import { REDIS_URL, deletePrefix, freshPrefix } from './support/redis.js';
 
 /**
@@ -83,14 +83,8 @@ describe('deadlines under overload', () => {
           );
           await sleep(DEADLINE_MS + 100);
           // Every job still waiting whose deadline has passed must be dropped unrun on resume.
-          const ids = await redis.lrange(queueKey(prefix, 'tight', 'wait'), 0, -1);
           const now = Date.now();
-          let stale = 0;
-          for (const id of ids) {
-            const data = await redis.hget(queueKey(prefix, 'tight', id), 'data');
-            if (data && (JSON.parse(data) as { deadline: number }).deadline < now) stale++;
-          }
-          return stale;
+          return (await waitingRequests(redis, prefix, 'tight')).filter((r) => r.deadline < now).length;
         } finally {
           worker.signal('SIGCONT');
           await release();

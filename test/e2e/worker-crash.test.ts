@@ -6,7 +6,7 @@ import { Fleet } from './support/fleet.js';
 import { fmt, report, runBounded, send, type Outcome } from './support/load.js';
 import { removeRepo, tempRepo } from './support/model-repo.js';
 import { FIXTURE_MODELS, sleep, type ServiceProcess } from './support/processes.js';
-import { served, testRedis } from './support/queues.js';
+import { eventually, served, testRedis } from './support/queues.js';
 import { REDIS_URL, deletePrefix, freshPrefix } from './support/redis.js';
 
 /**
@@ -22,8 +22,8 @@ describe('worker crash under load', () => {
   let api: ServiceProcess;
   let victim: ServiceProcess;
   let survivor: ServiceProcess;
-  /** The survivor holds at most this many jobs, so more active jobs mean the victim holds some. */
-  const SURVIVOR_CONCURRENCY = 4;
+  /** The survivor holds at most this many jobs (each an envelope of requests), so more active jobs mean the victim holds some. */
+  const SURVIVOR_CONCURRENCY = 1;
 
   before(async () => {
     repo = await tempRepo([
@@ -97,10 +97,16 @@ describe('worker crash under load', () => {
         assert.equal(o.body.id, `r${i}`);
         assert.deepEqual(o.body.outputs.find((t: any) => t.name === 'sum').data, [i + 1, 2, 3, 4]);
       }
+      // BullMQ records each job it took back from the dead worker as 'stalled'. The victim may
+      // have been stopped after publishing a job's replies but before completing it: then no
+      // caller waited for that job, and the load can end before its lock expires.
+      const stalledJobs = async (): Promise<number> => {
+        const events = await redis.xrange(`${prefix}:durable:events`, '-', '+');
+        return events.filter(([, f]) => f[0] === 'event' && f[1] === 'stalled').length;
+      };
+      await eventually('the killed worker’s jobs are taken back', async () => (await stalledJobs()) > 0, 20_000);
+      const stalled = await stalledJobs();
       const s = await served(survivor);
-      // BullMQ records each job it took back from the dead worker as 'stalled'.
-      const events = await redis.xrange(`${prefix}:durable:events`, '-', '+');
-      const stalled = events.filter(([, f]) => f[0] === 'event' && f[1] === 'stalled').length;
       console.log(
         `# survivor: succeeded ${s.succeeded}, expired ${s.expired}, failed ${s.failed}; ` +
           `jobs taken back from the killed worker (stalled): ${stalled}`,

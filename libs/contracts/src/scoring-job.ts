@@ -59,6 +59,24 @@ export interface ScoringJob {
   trace?: Record<string, string>;
 }
 
+/**
+ * What one BullMQ job carries on a queue: a single job (async jobs, whose id is the BullMQ job
+ * id that `GET /v1/jobs/{id}` looks up), or an envelope of the synchronous requests one API
+ * instance accepted for the same queue and priority in one turn of its event loop. An envelope
+ * costs Redis one add, one pick-up and one completion for all its requests: BullMQ's scripts
+ * are paid per envelope, not per request.
+ */
+export type QueuedWork = ScoringJob | ScoringEnvelope;
+
+export interface ScoringEnvelope {
+  /** The requests, each with its own id, reply channel and deadline. */
+  items: ScoringJob[];
+}
+
+export function isEnvelope(work: QueuedWork): work is ScoringEnvelope {
+  return Array.isArray((work as ScoringEnvelope).items);
+}
+
 /** Where the time of one request went, in milliseconds. */
 export interface Timings {
   queue: number;

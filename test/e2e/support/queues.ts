@@ -15,18 +15,35 @@ export function queueKey(prefix: string, model: string, suffix: string): string 
   return `${prefix}:${model}:${suffix}`;
 }
 
-/** Jobs waiting in a model's queue: the wait list plus the prioritized set. */
-export async function waitingJobs(redis: Redis, prefix: string, model: string): Promise<number> {
+/**
+ * Requests waiting in a model's queue (the wait list plus the prioritized set), read from
+ * their jobs: an envelope job holds several.
+ */
+export async function waitingRequests(redis: Redis, prefix: string, model: string): Promise<{ deadline: number }[]> {
   const [wait, prioritized] = await Promise.all([
-    redis.llen(queueKey(prefix, model, 'wait')),
-    redis.zcard(queueKey(prefix, model, 'prioritized')),
+    redis.lrange(queueKey(prefix, model, 'wait'), 0, -1),
+    redis.zrange(queueKey(prefix, model, 'prioritized'), '0', '-1'),
   ]);
-  return wait + prioritized;
+  const ids = [...wait, ...prioritized];
+  if (ids.length === 0) return [];
+  const pipeline = redis.pipeline();
+  for (const id of ids) pipeline.hget(queueKey(prefix, model, id), 'data');
+  const results = (await pipeline.exec()) ?? [];
+  return results.flatMap(([, data]) => {
+    if (typeof data !== 'string') return [];
+    const work = JSON.parse(data) as { deadline: number } | { items: { deadline: number }[] };
+    return 'items' in work ? work.items : [work];
+  });
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** How many requests wait in a model's queue (see waitingRequests). */
+export async function waitingJobs(redis: Redis, prefix: string, model: string): Promise<number> {
+  return (await waitingRequests(redis, prefix, model)).length;
+}
 
-/** Ids of every job hash of a model's queue (the API names jobs by UUID). */
+const UUID = /^(e-)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Ids of every job hash of a model's queue (the API names jobs by UUID, envelopes `e-<UUID>`). */
 export async function jobIds(redis: Redis, prefix: string, model: string): Promise<string[]> {
   const ids: string[] = [];
   let cursor = '0';

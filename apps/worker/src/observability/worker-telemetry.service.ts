@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { WorkerEnv, type ModelServer, type WorkerStatsSnapshot } from '#runtime';
+import { RedisKeys, waitingRequests, WorkerEnv, type ModelServer, type WorkerStatsSnapshot } from '#runtime';
 import { createRegistry, ServingTelemetry, Tracing, type QueueCounts, type ServedModelInfo } from '#telemetry';
 
 /** What telemetry reads from the worker service (which satisfies it as it is). */
@@ -21,8 +21,11 @@ export class WorkerTelemetryService {
   readonly serving: ServingTelemetry;
   private worker: ServingWorker | undefined;
   private queue: Queue | undefined;
+  private commands: Redis | undefined;
+  private readonly keys: RedisKeys;
 
   constructor(@Inject(WorkerEnv) private readonly env: WorkerEnv) {
+    this.keys = new RedisKeys(env.REDIS_PREFIX);
     this.serving = new ServingTelemetry({
       registry: this.registry,
       tracing: Tracing.get(),
@@ -38,6 +41,7 @@ export class WorkerTelemetryService {
   /** The worker consumes `queue` now: its counts are read on the `commands` connection (shared). */
   attach(worker: ServingWorker, queue: string, commands: Redis): void {
     this.worker = worker;
+    this.commands = commands;
     this.queue = new Queue(queue, { connection: commands, prefix: this.env.REDIS_PREFIX, skipWaitingForReady: true });
     this.queue.on('error', () => undefined);
   }
@@ -79,10 +83,13 @@ export class WorkerTelemetryService {
   }
 
   private async queueCounts(): Promise<QueueCounts[]> {
-    if (!this.queue) return [];
-    const counts = await this.queue.getJobCounts('wait', 'prioritized', 'active');
+    if (!this.queue || !this.commands) return [];
+    const [counts, counter] = await Promise.all([
+      this.queue.getJobCounts('wait', 'prioritized', 'active'),
+      this.commands.get(this.keys.queuedRequests(this.queue.name)),
+    ]);
     const model = this.worker?.modelServer?.model.name ?? this.configured;
-    const pending = (counts.wait ?? 0) + (counts.prioritized ?? 0);
+    const pending = waitingRequests((counts.wait ?? 0) + (counts.prioritized ?? 0), Number(counter ?? 0));
     return [{ deployment: this.queue.name, model, pending, active: counts.active ?? 0 }];
   }
 }

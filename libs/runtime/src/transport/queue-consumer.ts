@@ -1,6 +1,6 @@
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { ScoringJob, ScoringReply } from '../../../contracts/src/index.js';
+import { isEnvelope, type QueuedWork, type ScoringJob } from '../../../contracts/src/index.js';
 import type { ModelServer } from '../serving/model-server.js';
 import { epochMs, notifyObserver } from '../serving/serving-observer.js';
 import { RedisKeys } from './redis-keys.js';
@@ -11,8 +11,8 @@ export interface QueueConsumerOptions {
   queue: string;
   prefix: string;
   /**
-   * Jobs held at once. Each waits in the batcher for its batch, so this must exceed the
-   * batch size for batches to fill while another runs.
+   * BullMQ jobs held at once. Each one's requests wait in the batcher for their batch, so
+   * batches fill from several jobs while another batch runs.
    */
   concurrency: number;
   /** ms a job lock lasts without renewal; a crashed worker's jobs move on after it. @defaultValue 30000 */
@@ -23,13 +23,15 @@ export interface QueueConsumerOptions {
 
 /**
  * Feeds a model's BullMQ queue into its ModelServer and publishes each reply to the channel
- * the job names. BullMQ keeps lock renewal and stalled-job recovery; the batcher sees one
- * call per job. The job's return value carries the reply only when nobody received it, so
- * the API can find it there; otherwise nothing large is stored.
+ * its request names. A job is one request (async) or an envelope of requests; BullMQ keeps
+ * lock renewal and stalled-job recovery per job, the batcher sees one call per request.
+ * Nothing is stored as the job's return value: replies travel on the channels.
  */
 export class QueueConsumer {
-  private readonly worker: Worker<ScoringJob, ScoringReply | null>;
+  private readonly worker: Worker<QueuedWork, null>;
   private readonly publisher: ReplyPublisher;
+  /** The queue's waiting-request counter (see RedisKeys.queuedRequests). */
+  private readonly queuedRequests: string;
   /** Replies published that no API instance was listening for. */
   unreceived = 0;
 
@@ -39,8 +41,10 @@ export class QueueConsumer {
     publisherConnection: Redis,
     options: QueueConsumerOptions,
   ) {
-    this.publisher = new ReplyPublisher(publisherConnection, new RedisKeys(options.prefix));
-    this.worker = new Worker<ScoringJob, ScoringReply | null>(options.queue, (job) => this.process(job), {
+    const keys = new RedisKeys(options.prefix);
+    this.publisher = new ReplyPublisher(publisherConnection, keys);
+    this.queuedRequests = keys.queuedRequests(options.queue);
+    this.worker = new Worker<QueuedWork, null>(options.queue, (job) => this.process(job), {
       connection,
       prefix: options.prefix,
       autorun: false,
@@ -85,28 +89,38 @@ export class QueueConsumer {
     return this.worker.isRunning();
   }
 
-  private async process(job: Job<ScoringJob>): Promise<ScoringReply | null> {
-    const data = job.data;
+  private async process(job: Job<QueuedWork>): Promise<null> {
+    const work = job.data;
+    // A job taken back from a crashed worker was counted off at its first pick-up already.
+    if (job.attemptsStarted <= 1) {
+      const requests = isEnvelope(work) ? work.items.length : 1;
+      this.publisher.countOff(this.queuedRequests, requests);
+    }
+    if (isEnvelope(work)) await Promise.all(work.items.map((item) => this.serve(item, job.attemptsStarted)));
+    else await this.serve(work, job.attemptsStarted);
+    return null;
+  }
+
+  /** Serves one request and sends its reply where it belongs. */
+  private async serve(data: ScoringJob, attempt: number): Promise<void> {
     const pickedUpAt = epochMs();
-    notifyObserver((o) => o.jobPickedUp?.(data, job.attemptsStarted));
+    notifyObserver((o) => o.jobPickedUp?.(data, attempt));
     const reply = await this.server.handle(data);
     // Async job: nobody waits; the reply (an expiry too) becomes its stored outcome.
     if (data.async) {
       await this.publisher.store(reply, data.async);
       notifyObserver((o) => o.jobFinished?.(data, reply, { pickedUpAt }));
-      return null;
+      return;
     }
     // An expired job's caller has been answered 504 by its API already, and a cancelled
     // job's caller is gone: nobody waits for these replies.
     if (!reply.ok && (reply.status === 499 || (reply.status === 504 && data.deadline <= Date.now()))) {
       notifyObserver((o) => o.jobFinished?.(data, reply, { pickedUpAt }));
-      return null;
+      return;
     }
     const publishStartedAt = epochMs();
-    const receivers = await this.publisher.publish(data.replyTo, reply);
+    const receivers = await this.publisher.publish(data.replyTo, reply, data.deadline);
     notifyObserver((o) => o.jobFinished?.(data, reply, { pickedUpAt, publishStartedAt, publishedAt: epochMs() }));
-    if (receivers > 0) return null;
-    this.unreceived++;
-    return reply;
+    if (receivers === 0) this.unreceived++;
   }
 }

@@ -1,6 +1,8 @@
 import type { Redis } from 'ioredis';
+import { waitingRequests } from './redis-keys.js';
 
 interface Sample {
+  /** Requests waiting when last read. */
   depth: number;
   at: number;
   /** Jobs this instance added to Redis since the sample was read. */
@@ -11,16 +13,17 @@ interface Sample {
 }
 
 /**
- * Estimates how many jobs wait in each queue without a Redis round trip on the request path:
- * the last sample (LLEN wait + ZCARD prioritized, refreshed in the background at most every
- * `maxAgeMs` while requests come) plus what this instance enqueued since.
+ * Estimates how many requests wait in each queue without a Redis round trip on the request
+ * path: the last sample (waiting jobs and the queue's request counter, refreshed in the
+ * background at most every `maxAgeMs` while requests come) plus what this instance enqueued
+ * since.
  */
 export class QueueDepthSampler {
   private readonly samples = new Map<string, Sample>();
 
   constructor(
     private readonly redis: Redis,
-    private readonly keysOf: (model: string) => { wait: string; prioritized: string },
+    private readonly keysOf: (model: string) => { wait: string; prioritized: string; counter: string },
     private readonly maxAgeMs = 100,
   ) {}
 
@@ -57,8 +60,9 @@ export class QueueDepthSampler {
     const keys = this.keysOf(model);
     try {
       const started = Date.now();
-      const results = await this.redis.multi().llen(keys.wait).zcard(keys.prioritized).exec();
-      sample.depth = Number(results?.[0]?.[1] ?? 0) + Number(results?.[1]?.[1] ?? 0);
+      const results = await this.redis.multi().llen(keys.wait).zcard(keys.prioritized).get(keys.counter).exec();
+      const jobs = Number(results?.[0]?.[1] ?? 0) + Number(results?.[1]?.[1] ?? 0);
+      sample.depth = waitingRequests(jobs, Number(results?.[2]?.[1] ?? 0));
       sample.at = started;
       sample.addedSince = 0;
     } catch {

@@ -25,6 +25,23 @@ export class RedisKeys {
     return `${this.prefix}:_catalog:${model}`;
   }
 
+  /**
+   * A reply no API instance received when it was published (e.g. during a reconnect), kept
+   * briefly for its waiting caller's missed-reply check.
+   */
+  missedReply(id: string): string {
+    return `${this.prefix}:_missed:${id}`;
+  }
+
+  /**
+   * Requests waiting in a queue: added by the API with its jobs, taken off by the worker at a
+   * job's first pick-up. An envelope job holds several requests, so BullMQ's own counts (and
+   * LLEN of the wait list) count jobs, not requests.
+   */
+  queuedRequests(queue: string): string {
+    return `${this.prefix}:_queued:${queue}`;
+  }
+
   /** Hash of one async job: `record` (set on accept) and `outcome` (written once). */
   asyncJob(id: string): string {
     return `${this.prefix}:_job:${id}`;
@@ -47,4 +64,13 @@ export const WEBHOOK_QUEUE = '_webhooks';
 /** The BullMQ queue that carries one model's jobs. */
 export function queueNameFor(model: string): string {
   return model;
+}
+
+/**
+ * Requests waiting, from the jobs waiting and the request counter: none when no job waits
+ * (which also heals a counter that drifted, e.g. after jobs were removed by hand), and at
+ * least one per waiting job.
+ */
+export function waitingRequests(jobs: number, counter: number): number {
+  return jobs === 0 ? 0 : Math.max(jobs, counter);
 }

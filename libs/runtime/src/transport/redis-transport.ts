@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { ScoringJob, ScoringReply } from '../../../contracts/src/index.js';
+import { randomUUID } from 'node:crypto';
+import type { QueuedWork, ScoringJob, ScoringReply } from '../../../contracts/src/index.js';
 import { QueueDepthSampler } from './queue-depth-sampler.js';
 import { RedisCatalogReader } from './redis-catalog-reader.js';
 import { createRedis, waitForRedis } from './redis-connection.js';
@@ -16,22 +17,29 @@ export interface RedisTransportOptions {
   prefix: string;
   /** Unique per API process; names its reply channel. */
   instanceId: string;
-  /** Completed jobs BullMQ keeps per queue (a fallback for missed replies). @defaultValue 1000 */
-  keepCompleted?: number;
+}
+
+/** Where an accepted request went: the BullMQ job holding it, alone or with others. */
+interface Holder {
+  jobId: string;
+  /** Requests in that job. */
+  items: number;
 }
 
 interface QueueEntry {
-  queue: Queue;
-  adds: WriteCoalescer<ScoringJob, unknown>;
+  queue: Queue<QueuedWork>;
+  adds: WriteCoalescer<ScoringJob, Holder>;
 }
 
 /** How long a request waits before the API looks for its reply in the job itself. */
 const MISSED_REPLY_CHECK_MS = 1000;
 
 /**
- * The API side of the distributed topology: enqueues jobs on BullMQ (concurrent adds in one
- * `addBulk`), listens on this instance's own reply channel, and resolves waiting callers.
- * A reply missed on the channel is found in the completed job's return value.
+ * The API side of the distributed topology: enqueues requests on BullMQ, listens on this
+ * instance's own reply channel, and resolves waiting callers. The synchronous requests
+ * accepted for one queue in one turn of the event loop travel as one envelope job, so
+ * BullMQ's per-job scripts are paid once for all of them. A reply missed on the channel is
+ * found under its missed-reply key, where the worker leaves replies nobody received.
  */
 export class RedisTransport implements ScoringTransport {
   readonly replyTo: string;
@@ -53,7 +61,11 @@ export class RedisTransport implements ScoringTransport {
     this.catalogReader = new RedisCatalogReader(producer, this.keys);
     this.depths = new QueueDepthSampler(producer, (model) => {
       const { queue } = this.queueFor(model);
-      return { wait: queue.toKey('wait'), prioritized: queue.toKey('prioritized') };
+      return {
+        wait: queue.toKey('wait'),
+        prioritized: queue.toKey('prioritized'),
+        counter: this.keys.queuedRequests(model),
+      };
     });
     subscriber.on('message', (_channel: string, message: string) => this.onReply(message));
     // ioredis resubscribes after a reconnect; replies published meanwhile are in the jobs.
@@ -91,7 +103,7 @@ export class RedisTransport implements ScoringTransport {
     if (signal?.aborted)
       return Promise.resolve({ id: job.id, ok: false, status: 499, error: 'client closed the request' });
     const queueName = job.queue ?? job.model;
-    const reply = this.waiter.wait(job.id, job.deadline, queueName);
+    const reply = this.waiter.wait(job.id, job.deadline);
     const entry = this.queueFor(queueName);
     const added = entry.adds.push(job);
     added.catch((err: Error) =>
@@ -102,7 +114,7 @@ export class RedisTransport implements ScoringTransport {
     const cancel = (): void => {
       if (this.waiter.cancel(job.id))
         void added.then(
-          () => this.cancel(entry.queue, job),
+          (holder) => this.cancel(entry.queue, job, holder),
           () => undefined,
         );
     };
@@ -124,7 +136,7 @@ export class RedisTransport implements ScoringTransport {
 
   /** BullMQ state of a job of a queue ('unknown' once removed). */
   jobState(queue: string, id: string): Promise<string> {
-    return this.queueFor(queue).queue.getJobState(id);
+    return this.queueFor(queue).queue.getJobState(id) as Promise<string>;
   }
 
   catalog(): Promise<Map<string, CatalogEntry>> {
@@ -151,62 +163,93 @@ export class RedisTransport implements ScoringTransport {
   private queueFor(name: string): QueueEntry {
     let entry = this.queues.get(name);
     if (!entry) {
-      const queue = new Queue(name, {
+      const queue = new Queue<QueuedWork>(name, {
         connection: this.producer,
         prefix: this.options.prefix,
         skipWaitingForReady: true,
-        defaultJobOptions: {
-          removeOnComplete: { count: this.options.keepCompleted ?? 1000 },
-          removeOnFail: { count: 1000, age: 3600 },
-        },
+        // Nothing is kept of a finished job: replies travel on the reply channels, missed ones
+        // under their own short-lived keys, async outcomes in their job records.
+        defaultJobOptions: { removeOnComplete: true, removeOnFail: { count: 1000, age: 3600 } },
       });
       queue.on('error', () => undefined);
-      const adds = new WriteCoalescer<ScoringJob, unknown>((jobs) =>
-        queue.addBulk(
-          jobs.map((data) => ({
-            name: 'score',
-            data,
-            opts: { jobId: data.id, ...(data.priority ? { priority: data.priority } : {}) },
-          })),
-        ),
-      );
+      const counter = this.keys.queuedRequests(name);
+      const adds = new WriteCoalescer<ScoringJob, Holder>(async (jobs) => {
+        const holders = await addEnveloped(queue, jobs);
+        await this.producer.incrby(counter, jobs.length);
+        return holders;
+      });
       entry = { queue, adds };
       this.queues.set(name, entry);
     }
     return entry;
   }
 
-  /** Removes a job whose caller went away; if a worker holds it already, tells workers to skip it. */
-  private async cancel(queue: Queue, job: ScoringJob): Promise<void> {
+  /**
+   * The caller went away: removes its job if the request is alone in it and it still waits;
+   * otherwise tells the workers to skip the request.
+   */
+  private async cancel(queue: Queue, job: ScoringJob, holder: Holder): Promise<void> {
     try {
-      const removed = await queue.remove(job.id);
-      if (removed !== 1) await this.producer.publish(this.keys.cancelChannel(job.queue ?? job.model), job.id);
+      const queueName = job.queue ?? job.model;
+      const removed = holder.items === 1 ? await queue.remove(holder.jobId) : 0;
+      if (removed === 1) await this.producer.decr(this.keys.queuedRequests(queueName));
+      else await this.producer.publish(this.keys.cancelChannel(queueName), job.id);
     } catch {
       // Best effort: an uncancelled job is still dropped at its deadline.
     }
   }
 
+  /** A message on the reply channel: the replies of one worker tick for this instance. */
   private onReply(message: string): void {
-    let reply: ScoringReply;
+    let replies: ScoringReply | ScoringReply[];
     try {
-      reply = JSON.parse(message) as ScoringReply;
+      replies = JSON.parse(message) as ScoringReply | ScoringReply[];
     } catch {
       return; // not ours: nothing else publishes on this channel
     }
-    this.waiter.deliver(reply);
+    for (const reply of Array.isArray(replies) ? replies : [replies]) this.waiter.deliver(reply);
   }
 
-  /** Looks for replies of long-waiting requests in their completed jobs' return values. */
+  /** Looks for replies of long-waiting requests under their missed-reply keys. */
   private async findMissedReplies(olderThanMs: number): Promise<void> {
     const waiting = this.waiter.waitingLongerThan(olderThanMs);
     if (waiting.length === 0 || this.producer.status !== 'ready') return;
-    const pipeline = this.producer.pipeline();
-    for (const { id, tag } of waiting) pipeline.hget(this.queueFor(tag).queue.toKey(id), 'returnvalue');
-    const results = (await pipeline.exec().catch(() => null)) ?? [];
-    results.forEach(([err, value], i) => {
-      if (err || typeof value !== 'string' || value === 'null') return;
-      const reply = JSON.parse(value) as ScoringReply | null;
-      if (reply && reply.id === waiting[i]!.id) this.waiter.deliver(reply);
-    });
+    const values = await this.producer.mget(waiting.map(({ id }) => this.keys.missedReply(id))).catch(() => []);
+    for (const value of values) {
+      if (typeof value === 'string') this.waiter.deliver(JSON.parse(value) as ScoringReply);
+    }
   }
+}
+
+/**
+ * Adds one turn's jobs for a queue: each async job alone (its id is the BullMQ job id its
+ * status route looks up), the synchronous ones as one envelope per priority.
+ */
+async function addEnveloped(queue: Queue<QueuedWork>, jobs: ScoringJob[]): Promise<Holder[]> {
+  const holders: Holder[] = new Array<Holder>(jobs.length);
+  const adds: { name: string; data: QueuedWork; opts: { jobId: string; priority?: number } }[] = [];
+  const envelopes = new Map<number, { holder: Holder; items: ScoringJob[] }>();
+  jobs.forEach((job, i) => {
+    const priority = job.priority ? { priority: job.priority } : {};
+    if (job.async) {
+      holders[i] = { jobId: job.id, items: 1 };
+      adds.push({ name: 'score', data: job, opts: { jobId: job.id, ...priority } });
+      return;
+    }
+    let envelope = envelopes.get(job.priority ?? 0);
+    if (!envelope) {
+      envelope = { holder: { jobId: `e-${randomUUID()}`, items: 0 }, items: [] };
+      envelopes.set(job.priority ?? 0, envelope);
+      adds.push({
+        name: 'score',
+        data: { items: envelope.items },
+        opts: { jobId: envelope.holder.jobId, ...priority },
+      });
+    }
+    envelope.items.push(job);
+    envelope.holder.items++;
+    holders[i] = envelope.holder;
+  });
+  await queue.addBulk(adds);
+  return holders;
 }

@@ -7,42 +7,88 @@ import { WriteCoalescer } from './write-coalescer.js';
 interface Outgoing {
   channel: string;
   reply: ScoringReply;
+  /** Epoch ms after which nobody waits for the reply: how long a missed one is kept. */
+  deadline: number;
   /** Async job: store the reply as its outcome instead of publishing it. */
   store?: NonNullable<ScoringJob['async']>;
 }
 
+/** A missed reply outlives its deadline by this much, for clock skew between hosts. */
+const MISSED_REPLY_GRACE_MS = 5_000;
+
 /**
  * Publishes replies to the API instances' channels. A batch's items finish in the same tick,
- * so their replies leave in one pipeline: one round trip per batch, not per job.
+ * so their replies leave in one pipeline with one PUBLISH per API instance (a JSON array):
+ * one round trip per batch, not per job. A reply nobody received (its API instance was
+ * reconnecting) is kept under its missed-reply key until its deadline, where the API looks.
  * Resolves to the number of subscribers that received each reply (0: nobody listened).
  */
 export class ReplyPublisher {
   private readonly coalescer: WriteCoalescer<Outgoing, number>;
 
-  constructor(redis: Redis, keys?: RedisKeys) {
-    this.coalescer = new WriteCoalescer<Outgoing, number>(async (items) => {
-      const pipeline = redis.pipeline();
-      const firstCommand: number[] = [];
-      for (const { channel, reply, store } of items) {
-        firstCommand.push(pipeline.length);
-        if (store && keys) queueOutcomeWrite(pipeline, keys, reply, store);
-        else pipeline.publish(channel, JSON.stringify(reply));
-      }
-      const results = (await pipeline.exec()) ?? [];
-      // A publish resolves to its receivers; a stored outcome counts as received (1).
-      return firstCommand.map((i, n) => {
-        const [err, value] = results[i] ?? [new Error('no result')];
-        return err ? 0 : items[n]!.store ? 1 : Number(value);
-      });
-    });
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+  ) {
+    this.coalescer = new WriteCoalescer<Outgoing, number>((items) => this.flush(items));
   }
 
-  publish(channel: string, reply: ScoringReply): Promise<number> {
-    return this.coalescer.push({ channel, reply });
+  publish(channel: string, reply: ScoringReply, deadline: number): Promise<number> {
+    return this.coalescer.push({ channel, reply, deadline });
   }
 
   /** Stores an async job's reply as its outcome, in the same pipeline as the batch's publishes. */
   store(reply: ScoringReply, settings: NonNullable<ScoringJob['async']>): Promise<number> {
-    return this.coalescer.push({ channel: '', reply, store: settings });
+    return this.coalescer.push({ channel: '', reply, deadline: 0, store: settings });
+  }
+
+  /**
+   * Takes picked-up requests off a queue's waiting-request counter. Fire and forget: the
+   * counter only feeds admission estimates and metrics, and heals when the queue empties.
+   */
+  countOff(counter: string, requests: number): void {
+    this.redis.decrby(counter, requests).catch(() => undefined);
+  }
+
+  private async flush(items: Outgoing[]): Promise<number[]> {
+    const pipeline = this.redis.pipeline();
+    const byChannel = new Map<string, Outgoing[]>();
+    const commandOf = new Map<Outgoing | string, number>();
+    for (const item of items) {
+      if (item.store) {
+        commandOf.set(item, pipeline.length);
+        queueOutcomeWrite(pipeline, this.keys, item.reply, item.store);
+      } else {
+        const group = byChannel.get(item.channel) ?? [];
+        if (group.length === 0) byChannel.set(item.channel, group);
+        group.push(item);
+      }
+    }
+    for (const [channel, group] of byChannel) {
+      commandOf.set(channel, pipeline.length);
+      const message = group.length === 1 ? group[0]!.reply : group.map((g) => g.reply);
+      pipeline.publish(channel, JSON.stringify(message));
+    }
+    const results = (await pipeline.exec()) ?? [];
+    const resultOf = (i: number | undefined): [Error | null, unknown] =>
+      (i === undefined ? undefined : results[i]) ?? [new Error('no result'), null];
+    const received = items.map((item) => {
+      const [err, value] = resultOf(commandOf.get(item.store ? item : item.channel));
+      // A publish resolves to its receivers; a stored outcome counts as received (1).
+      return err ? 0 : item.store ? 1 : Number(value);
+    });
+    await this.keepMissed(items.filter((item, i) => !item.store && received[i] === 0));
+    return received;
+  }
+
+  private async keepMissed(missed: Outgoing[]): Promise<void> {
+    if (missed.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    const now = Date.now();
+    for (const { reply, deadline } of missed) {
+      const ttl = Math.max(1, deadline - now) + MISSED_REPLY_GRACE_MS;
+      pipeline.set(this.keys.missedReply(reply.id), JSON.stringify(reply), 'PX', ttl);
+    }
+    await pipeline.exec();
   }
 }

@@ -1,19 +1,19 @@
 import type { ScoringReply } from '../../../contracts/src/index.js';
 
-interface Waiting {
+interface Waiting<T> {
   resolve: (reply: ScoringReply) => void;
   timer: NodeJS.Timeout;
   since: number;
-  /** Where the job went (its queue), for missed-reply lookups. */
-  tag: string;
+  /** Where the job went (e.g. its queue and BullMQ job), for missed-reply lookups. */
+  tag?: T;
 }
 
 /**
  * The callers waiting for replies on one API instance, by correlation id. Every wait ends by
  * its deadline: with the reply, or with a 504 failure when the deadline comes first.
  */
-export class ReplyWaiter {
-  private readonly waiting = new Map<string, Waiting>();
+export class ReplyWaiter<T = string> {
+  private readonly waiting = new Map<string, Waiting<T>>();
   /** Replies that arrived for nobody (late, duplicated, or for another instance). */
   unmatched = 0;
   /** Waits that ended at their deadline. */
@@ -23,7 +23,7 @@ export class ReplyWaiter {
     return this.waiting.size;
   }
 
-  wait(id: string, deadline: number, tag = ''): Promise<ScoringReply> {
+  wait(id: string, deadline: number, tag?: T): Promise<ScoringReply> {
     return new Promise<ScoringReply>((resolve) => {
       const timer = setTimeout(
         () => {
@@ -59,9 +59,9 @@ export class ReplyWaiter {
   }
 
   /** Ids that have waited longer than `ms`: candidates for a missed-reply check. */
-  waitingLongerThan(ms: number): { id: string; tag: string }[] {
+  waitingLongerThan(ms: number): { id: string; tag?: T }[] {
     const cutoff = Date.now() - ms;
-    const found: { id: string; tag: string }[] = [];
+    const found: { id: string; tag?: T }[] = [];
     for (const [id, w] of this.waiting) if (w.since <= cutoff) found.push({ id, tag: w.tag });
     return found;
   }
