@@ -22,7 +22,10 @@ export class RedisCatalogReader {
     if (Date.now() - this.readAt > this.maxAgeMs) {
       this.inflight ??= this.refresh().finally(() => (this.inflight = undefined));
       // A failed refresh keeps serving the last snapshot: Redis trouble shows on enqueue.
-      await this.inflight.catch(() => undefined);
+      const refreshed = this.inflight.catch(() => undefined);
+      // Under steady traffic requests answer from the snapshot while it is refreshed, so none
+      // pays the round trips; after a quiet spell (or at first) the read waits for fresh data.
+      if (Date.now() - this.readAt > 3 * this.maxAgeMs) await refreshed;
     }
     return this.snapshot;
   }
