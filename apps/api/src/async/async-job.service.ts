@@ -10,7 +10,7 @@ import {
   type ScoringJob,
 } from '#contracts';
 import { ApiEnv, SCORING_TRANSPORT, type CatalogEntry, type ScoringTransport } from '#runtime';
-import { effectiveTimeout, parsePriority, queueBound, type ScoreRequest } from '../inference/scoring.service.js';
+import { assertQueueRoom, effectiveTimeout, parsePriority, type ScoreRequest } from '../inference/scoring.service.js';
 import { ASYNC_BACKEND, type AsyncBackend } from './async-backend.js';
 import { acceptAsync } from './async-reply.js';
 import { statusBody } from './job-view.js';
@@ -52,11 +52,7 @@ export class AsyncJobService {
     const timeoutMs = effectiveTimeout(request.timeoutMs, this.env.ASYNC_DEFAULT_TIMEOUT_MS);
     const given = request.priority !== undefined && request.priority !== null && request.priority !== '';
     const priority = given ? parsePriority(request.priority) : this.env.ASYNC_DEFAULT_PRIORITY || undefined;
-    const bound = queueBound(entry);
-    const depth = this.transport.queueDepth(request.queue ?? request.model);
-    if (depth >= bound) {
-      throw ScoringError.tooMany(`model '${request.model}' is overloaded: ${depth} requests waiting (limit ${bound})`);
-    }
+    assertQueueRoom(this.transport, request.queue ?? request.model, entry);
     const acceptedAt = Date.now();
     const id = randomUUID();
     const ttlS = this.env.ASYNC_RESULT_TTL_S;

@@ -114,13 +114,18 @@ export class ScoringService {
         `this API instance is at its limit of ${this.env.MAX_INFLIGHT_REQUESTS} requests in flight; retry later`,
       );
     }
-    const bound = queueBound(entry);
-    const depth = this.transport.queueDepth(queue);
-    if (depth >= bound) {
-      throw ScoringError.tooMany(
-        `model '${entry.metadata.name}' is overloaded: ${depth} requests waiting (limit ${bound}); retry later`,
-      );
-    }
+    assertQueueRoom(this.transport, queue, entry);
+  }
+}
+
+/** Refuses (429) a request for a queue that holds its bound of waiting requests already. */
+export function assertQueueRoom(transport: ScoringTransport, queue: string, entry: CatalogEntry): void {
+  const bound = queueBound(entry);
+  const depth = transport.queueDepth(queue);
+  if (depth >= bound) {
+    throw ScoringError.tooMany(
+      `model '${entry.metadata.name}' is overloaded: ${depth} requests waiting (limit ${bound}); retry later`,
+    );
   }
 }
 

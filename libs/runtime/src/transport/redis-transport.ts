@@ -1,6 +1,5 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { randomUUID } from 'node:crypto';
 import type { QueuedWork, ScoringJob, ScoringReply } from '../../../contracts/src/index.js';
 import { QueueDepthSampler } from './queue-depth-sampler.js';
 import { RedisCatalogReader } from './redis-catalog-reader.js';
@@ -8,6 +7,7 @@ import { createRedis, waitForRedis } from './redis-connection.js';
 import { RedisKeys } from './redis-keys.js';
 import { ReplyWaiter } from './reply-waiter.js';
 import type { CatalogEntry, ScoringTransport } from './scoring-transport.js';
+import { addEnveloped, type Holder } from './envelope-adds.js';
 import { WriteCoalescer } from './write-coalescer.js';
 
 /** @see RedisTransport.connect */
@@ -17,13 +17,6 @@ export interface RedisTransportOptions {
   prefix: string;
   /** Unique per API process; names its reply channel. */
   instanceId: string;
-}
-
-/** Where an accepted request went: the BullMQ job holding it, alone or with others. */
-interface Holder {
-  jobId: string;
-  /** Requests in that job. */
-  items: number;
 }
 
 interface QueueEntry {
@@ -219,37 +212,4 @@ export class RedisTransport implements ScoringTransport {
       if (typeof value === 'string') this.waiter.deliver(JSON.parse(value) as ScoringReply);
     }
   }
-}
-
-/**
- * Adds one turn's jobs for a queue: each async job alone (its id is the BullMQ job id its
- * status route looks up), the synchronous ones as one envelope per priority.
- */
-async function addEnveloped(queue: Queue<QueuedWork>, jobs: ScoringJob[]): Promise<Holder[]> {
-  const holders: Holder[] = new Array<Holder>(jobs.length);
-  const adds: { name: string; data: QueuedWork; opts: { jobId: string; priority?: number } }[] = [];
-  const envelopes = new Map<number, { holder: Holder; items: ScoringJob[] }>();
-  jobs.forEach((job, i) => {
-    const priority = job.priority ? { priority: job.priority } : {};
-    if (job.async) {
-      holders[i] = { jobId: job.id, items: 1 };
-      adds.push({ name: 'score', data: job, opts: { jobId: job.id, ...priority } });
-      return;
-    }
-    let envelope = envelopes.get(job.priority ?? 0);
-    if (!envelope) {
-      envelope = { holder: { jobId: `e-${randomUUID()}`, items: 0 }, items: [] };
-      envelopes.set(job.priority ?? 0, envelope);
-      adds.push({
-        name: 'score',
-        data: { items: envelope.items },
-        opts: { jobId: envelope.holder.jobId, ...priority },
-      });
-    }
-    envelope.items.push(job);
-    envelope.holder.items++;
-    holders[i] = envelope.holder;
-  });
-  await queue.addBulk(adds);
-  return holders;
 }
