@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { byDeployment, FAQ_QUESTIONS, Management, scoreFaq, servedBy } from './support/endpoints.js';
-import { report, runBounded, statusCounts } from './support/load.js';
+import { report, runBounded, send, statusCounts } from './support/load.js';
+import { getJson } from './support/http.js';
 import { REFERENCE_MODELS } from './support/model-repo.js';
 import { sleep, startApi, startWorker, type ServiceProcess } from './support/processes.js';
 import { REDIS_URL, deletePrefix, freshPrefix } from './support/redis.js';
@@ -82,6 +83,36 @@ describe('endpoint routing: traffic split, pinning, mirroring', () => {
     const res = await scoreFaq(api.url, endpoint, undefined, 'what is a closure', { 'x-deployment': 'purple' });
     assert.equal(res.status, 404, JSON.stringify(res.body));
     assert.match(JSON.stringify(res.body), /purple/);
+  });
+
+  it('accepts async requests by endpoint: 202, routed to a deployment, result by id', async () => {
+    await admin.setTraffic(endpoint, { blue: 0, green: 100 });
+    const friendly = await scoreFaq(api.url, endpoint, undefined, 'what is a closure', { prefer: 'respond-async' });
+    assert.equal(friendly.status, 202, JSON.stringify(friendly.body));
+    assert.equal(friendly.headers!.get('x-deployment'), 'green');
+    const oip = await send(
+      `${api.url}/v2/endpoints/${endpoint}/infer?async=true`,
+      { id: 'oip-async', inputs: [{ name: 'text', datatype: 'BYTES', shape: [1], data: ['how to merge two arrays'] }] },
+      { headers: { 'x-deployment': 'blue' } },
+    );
+    assert.equal(oip.status, 202, JSON.stringify(oip.body));
+    assert.equal(oip.headers!.get('x-deployment'), 'blue', 'the header pins async requests too');
+    const finished = async (location: string) => {
+      for (let i = 0; i < 200; i++) {
+        const job = await getJson(`${api.url}${location}`);
+        if (job.body.status !== 'queued' && job.body.status !== 'running') return job.body;
+        await sleep(50);
+      }
+      throw new Error(`${location} did not finish`);
+    };
+    const [a, b] = await Promise.all([finished(friendly.body.location), finished(oip.body.location)]);
+    console.log(`# async by endpoint: ${JSON.stringify(a).slice(0, 160)} | ${JSON.stringify(b).slice(0, 160)}`);
+    assert.equal(a.status, 'succeeded');
+    assert.equal(a.result.version, '2', 'served by green (faq v2)');
+    assert.ok(Array.isArray(a.result.predictions) && a.result.predictions.length > 0);
+    assert.equal(b.status, 'succeeded');
+    assert.equal(b.result.model_version, '1', 'served by blue (faq v1)');
+    assert.equal(b.result.id, 'oip-async');
   });
 
   it('mirrors a share to green, never answering the caller from it', async () => {

@@ -33,6 +33,8 @@ export class AsyncModule {
     }
     return {
       module: AsyncModule,
+      // Global: the endpoint routes (ManagementModule) accept async requests too.
+      global: true,
       controllers: [JobsController],
       providers: [
         { provide: ApiEnv, useValue: env },

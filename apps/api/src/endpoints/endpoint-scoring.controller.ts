@@ -1,5 +1,7 @@
 import { Body, Controller, HttpCode, Inject, Logger, Param, Post, Req, Res, UseGuards, UsePipes } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AsyncJobService, type AsyncRoute } from '../async/async-job.service.js';
+import { wantsAsync } from '../async/async-reply.js';
 import { clientGone } from '../http/client-abort.js';
 import { TensorBodyValidationPipe } from '../http/tensor-body-validation.pipe.js';
 import { friendlyRequest } from '../inference/friendly-request.js';
@@ -13,7 +15,8 @@ import { EndpointRouter, type Route } from './endpoint-router.service.js';
 /**
  * Scoring by endpoint name, with the endpoint's key: friendly `POST /v1/endpoints/{e}/score`
  * and OIP `POST /v2/endpoints/{e}/infer`. The response says which deployment answered
- * (`x-deployment` header).
+ * (`x-deployment` header). `Prefer: respond-async` answers 202 with the job's location, as
+ * on the model routes; async requests are routed by the weights but not mirrored.
  */
 @Controller()
 @UseGuards(EndpointKeyGuard)
@@ -23,6 +26,7 @@ export class EndpointScoringController {
   constructor(
     @Inject(EndpointRouter) private readonly router: EndpointRouter,
     @Inject(ScoringService) private readonly scoring: ScoringService,
+    @Inject(AsyncJobService) private readonly jobs: AsyncJobService,
   ) {}
 
   @Post('v1/endpoints/:endpoint/score')
@@ -33,7 +37,9 @@ export class EndpointScoringController {
     @Res({ passthrough: true }) res: FastifyReply,
   ) {
     const route = await this.router.route(name, req);
-    const { request } = await friendlyRequest(route.entry, req);
+    const { request, input } = await friendlyRequest(route.entry, req);
+    if (wantsAsync(req))
+      return this.accept(route, request, res, { protocol: 'predict', callbackUrl: input.callbackUrl });
     const result = await this.run(route, request, res);
     return {
       endpoint: name,
@@ -55,7 +61,11 @@ export class EndpointScoringController {
     @Res({ passthrough: true }) res: FastifyReply,
   ) {
     const route = await this.router.route(name, req);
-    const result = await this.run(route, tensorRequest(route.entry, body, req), res);
+    const request = tensorRequest(route.entry, body, req);
+    if (wantsAsync(req)) {
+      return this.accept(route, request, res, { protocol: 'oip', callbackUrl: body.parameters?.callback_url });
+    }
+    const result = await this.run(route, request, res);
     return {
       model_name: result.model,
       model_version: result.version,
@@ -65,11 +75,16 @@ export class EndpointScoringController {
   }
 
   private async run(route: Route, request: ScoreRequest, res: FastifyReply) {
-    const target = { queue: route.queue, endpoint: route.endpoint, deployment: route.deployment };
     if (route.mirror) this.mirror(route, request);
-    const result = await this.scoring.score({ ...request, ...target }, route.entry, clientGone(res));
+    const result = await this.scoring.score({ ...request, ...targetOf(route) }, route.entry, clientGone(res));
     void res.header('x-deployment', route.deployment).header('server-timing', serverTiming(result.timings));
     return result;
+  }
+
+  /** Enqueues an async job on the routed deployment's queue: 202 with its location. */
+  private accept(route: Route, request: ScoreRequest, res: FastifyReply, asyncRoute: AsyncRoute) {
+    void res.header('x-deployment', route.deployment);
+    return this.jobs.accept({ ...request, ...targetOf(route) }, route.entry, res, asyncRoute);
   }
 
   /** Sends a copy to the mirror deployment; its answer (or failure) never reaches the caller. */
@@ -86,4 +101,9 @@ export class EndpointScoringController {
       .score(copy, mirror.entry)
       .catch((err: Error) => this.logger.debug(`mirror ${mirror.deployment}: ${err.message}`));
   }
+}
+
+/** The queue and names of the deployment a route picked. */
+function targetOf(route: Route): Pick<ScoreRequest, 'queue' | 'endpoint' | 'deployment'> {
+  return { queue: route.queue, endpoint: route.endpoint, deployment: route.deployment };
 }
