@@ -126,6 +126,27 @@ describe('WriteCoalescer', () => {
     assert.deepEqual(flushes, [['a'], ['b']]);
   });
 
+  it('holds pushes made while a flush is in flight and sends them together after it', async () => {
+    const flushes: string[][] = [];
+    let release!: () => void;
+    const inFlight = new Promise<void>((r) => (release = r));
+    const c = new WriteCoalescer<string, string>(async (items) => {
+      flushes.push([...items]);
+      if (flushes.length === 1) await inFlight;
+      return items.map((s) => s.toUpperCase());
+    });
+    const first = c.push('a');
+    await nextTurn();
+    const later = [c.push('b')];
+    await nextTurn();
+    later.push(c.push('c'));
+    await nextTurn();
+    assert.deepEqual(flushes, [['a']], 'nothing more is flushed while the first flush is in flight');
+    release();
+    assert.deepEqual(await Promise.all([first, ...later]), ['A', 'B', 'C']);
+    assert.deepEqual(flushes, [['a'], ['b', 'c']]);
+  });
+
   it('rejects every push of a failed flush and only those', async () => {
     const { c, flushes } = coalescer('x');
     const failed = [c.push('a'), c.push('x')];

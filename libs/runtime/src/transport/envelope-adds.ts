@@ -6,6 +6,8 @@ export interface Holder {
   jobId: string;
   /** Requests in that job. */
   items: number;
+  /** Of those, how many callers went away (the job is removed when all have). */
+  cancelled: number;
 }
 
 /** One BullMQ job to add. */
@@ -31,13 +33,13 @@ export async function addEnveloped(queue: BulkAdder, jobs: ScoringJob[]): Promis
   jobs.forEach((job, i) => {
     const priority = job.priority ? { priority: job.priority } : {};
     if (job.async) {
-      holders[i] = { jobId: job.id, items: 1 };
+      holders[i] = { jobId: job.id, items: 1, cancelled: 0 };
       adds.push({ name: 'score', data: job, opts: { jobId: job.id, ...priority } });
       return;
     }
     let envelope = envelopes.get(job.priority ?? 0);
     if (!envelope) {
-      envelope = { holder: { jobId: `e-${randomUUID()}`, items: 0 }, items: [] };
+      envelope = { holder: { jobId: `e-${randomUUID()}`, items: 0, cancelled: 0 }, items: [] };
       envelopes.set(job.priority ?? 0, envelope);
       adds.push({
         name: 'score',

@@ -178,15 +178,18 @@ export class RedisTransport implements ScoringTransport {
   }
 
   /**
-   * The caller went away: removes its job if the request is alone in it and it still waits;
-   * otherwise tells the workers to skip the request.
+   * The caller went away. Once every request of its job is gone, removes the job if it still
+   * waits; until then (or when a worker holds it already) tells the workers to skip the request.
    */
   private async cancel(queue: Queue, job: ScoringJob, holder: Holder): Promise<void> {
+    const queueName = job.queue ?? job.model;
     try {
-      const queueName = job.queue ?? job.model;
-      const removed = holder.items === 1 ? await queue.remove(holder.jobId) : 0;
-      if (removed === 1) await this.producer.decr(this.keys.queuedRequests(queueName));
-      else await this.producer.publish(this.keys.cancelChannel(queueName), job.id);
+      holder.cancelled++;
+      if (holder.cancelled === holder.items && (await queue.remove(holder.jobId)) === 1) {
+        await this.producer.decrby(this.keys.queuedRequests(queueName), holder.items);
+        return;
+      }
+      await this.producer.publish(this.keys.cancelChannel(queueName), job.id);
     } catch {
       // Best effort: an uncancelled job is still dropped at its deadline.
     }
