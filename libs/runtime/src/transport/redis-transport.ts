@@ -168,9 +168,7 @@ export class RedisTransport implements ScoringTransport {
       const counter = this.keys.queuedRequests(name);
       const adds = new WriteCoalescer<ScoringJob, Holder>(async (jobs) => {
         const holders = await addEnveloped(queue, jobs);
-        // Not awaited: no request waits for the count. It goes out on the same connection as
-        // the add, so a depth sample read after the add was confirmed includes it.
-        this.producer.incrby(counter, jobs.length).catch(() => undefined);
+        await this.producer.incrby(counter, jobs.length);
         return holders;
       });
       entry = { queue, adds };
