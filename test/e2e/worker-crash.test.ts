@@ -6,13 +6,14 @@ import { Fleet } from './support/fleet.js';
 import { fmt, report, runBounded, send, type Outcome } from './support/load.js';
 import { removeRepo, tempRepo } from './support/model-repo.js';
 import { FIXTURE_MODELS, sleep, type ServiceProcess } from './support/processes.js';
-import { eventually, served, testRedis } from './support/queues.js';
+import { eventually, heldJobs, served, takenBackJobs, testRedis } from './support/queues.js';
 import { REDIS_URL, deletePrefix, freshPrefix } from './support/redis.js';
 
 /**
  * A worker killed mid-load (SIGKILL: no goodbye, jobs in its hands) loses no request: its jobs'
- * locks expire (LOCK_DURATION_MS) and the survivor's stalled-job check (STALLED_INTERVAL_MS)
- * moves them back to the queue, where the survivor runs them well within the 30 s deadline.
+ * locks (BullMQ) and its liveness key (direct lane) expire after LOCK_DURATION_MS, and the
+ * survivor's check (STALLED_INTERVAL_MS) moves them back to the queue, where the survivor
+ * runs them well within the 30 s deadline.
  */
 describe('worker crash under load', () => {
   const prefix = freshPrefix('crash');
@@ -22,8 +23,10 @@ describe('worker crash under load', () => {
   let api: ServiceProcess;
   let victim: ServiceProcess;
   let survivor: ServiceProcess;
-  /** The survivor holds at most this many jobs (each an envelope of requests), so more active jobs mean the victim holds some. */
+  /** The survivor holds at most this many BullMQ jobs and as many lane envelopes. */
   const SURVIVOR_CONCURRENCY = 1;
+  /** More held jobs than this mean the victim holds some. */
+  const SURVIVOR_HOLDS_AT_MOST = 2 * SURVIVOR_CONCURRENCY;
 
   before(async () => {
     repo = await tempRepo([
@@ -63,8 +66,8 @@ describe('worker crash under load', () => {
         while (Date.now() < until) {
           victim.signal('SIGSTOP');
           await sleep(100);
-          const active = await redis.llen(`${prefix}:durable:active`);
-          if (active > SURVIVOR_CONCURRENCY) {
+          const active = await heldJobs(redis, prefix, 'durable');
+          if (active > SURVIVOR_HOLDS_AT_MOST) {
             victim.signal('SIGKILL');
             killedAt = performance.now();
             heldAtKill = active;
@@ -90,20 +93,17 @@ describe('worker crash under load', () => {
       // Requests that were in flight when the worker died: their jobs waited for the lock to expire.
       const inFlightAtKill = outcomes.filter((o) => o.sentAt <= killedAt && o.sentAt + o.ms > killedAt);
       console.log(
-        `# in flight at the kill: ${inFlightAtKill.length} (active jobs ${heldAtKill}, the survivor holds at most ${SURVIVOR_CONCURRENCY}), their max latency ${fmt(Math.max(0, ...inFlightAtKill.map((o) => o.ms)))} ms`,
+        `# in flight at the kill: ${inFlightAtKill.length} (active jobs ${heldAtKill}, the survivor holds at most ${SURVIVOR_HOLDS_AT_MOST}), their max latency ${fmt(Math.max(0, ...inFlightAtKill.map((o) => o.ms)))} ms`,
       );
       assert.equal(counts[200], total, `all ${total} succeed (got ${JSON.stringify(counts)})`);
       for (const [i, o] of outcomes.entries()) {
         assert.equal(o.body.id, `r${i}`);
         assert.deepEqual(o.body.outputs.find((t: any) => t.name === 'sum').data, [i + 1, 2, 3, 4]);
       }
-      // BullMQ records each job it took back from the dead worker as 'stalled'. The victim may
-      // have been stopped after publishing a job's replies but before completing it: then no
-      // caller waited for that job, and the load can end before its lock expires.
-      const stalledJobs = async (): Promise<number> => {
-        const events = await redis.xrange(`${prefix}:durable:events`, '-', '+');
-        return events.filter(([, f]) => f[0] === 'event' && f[1] === 'stalled').length;
-      };
+      // The victim may have been stopped after publishing a job's replies but before
+      // completing it: then no caller waited for that job, and the load can end before its
+      // lock expires.
+      const stalledJobs = (): Promise<number> => takenBackJobs(redis, prefix, 'durable');
       await eventually('the killed worker’s jobs are taken back', async () => (await stalledJobs()) > 0, 20_000);
       const stalled = await stalledJobs();
       const s = await served(survivor);

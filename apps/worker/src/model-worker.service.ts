@@ -47,7 +47,8 @@ export class ModelWorkerService implements OnApplicationShutdown {
     const blocking = createRedis(env.REDIS_URL, 'worker', `sy-worker-${this.workerId}`);
     const commands = createRedis(env.REDIS_URL, 'worker', `sy-worker-cmd-${this.workerId}`);
     const subscriber = createRedis(env.REDIS_URL, 'subscriber', `sy-worker-sub-${this.workerId}`);
-    this.connections = [blocking, commands, subscriber];
+    const lane = createRedis(env.REDIS_URL, 'worker', `sy-worker-lane-${this.workerId}`);
+    this.connections = [blocking, commands, subscriber, lane];
     for (const c of this.connections) c.on('error', (err: Error) => this.logger.warn(`redis: ${err.message}`));
     await Promise.all(this.connections.map((c) => waitForRedis(c, 30_000)));
     const warning = await evictionPolicyWarning(commands);
@@ -65,13 +66,21 @@ export class ModelWorkerService implements OnApplicationShutdown {
 
     const keys = new RedisKeys(env.REDIS_PREFIX);
     const concurrency = env.WORKER_CONCURRENCY ?? defaultConcurrency(config);
-    this.consumer = new QueueConsumer(this.server, blocking, commands, {
-      queue: source.queue,
-      prefix: env.REDIS_PREFIX,
-      concurrency,
-      lockDurationMs: env.LOCK_DURATION_MS,
-      stalledIntervalMs: env.STALLED_INTERVAL_MS,
-    });
+    this.consumer = new QueueConsumer(
+      this.server,
+      blocking,
+      commands,
+      lane,
+      {
+        queue: source.queue,
+        prefix: env.REDIS_PREFIX,
+        concurrency,
+        lockDurationMs: env.LOCK_DURATION_MS,
+        stalledIntervalMs: env.STALLED_INTERVAL_MS,
+        workerId: this.workerId,
+      },
+      (err) => this.logger.error(`queue: ${err.message}`),
+    );
     await this.consumer.followCancellations(subscriber, keys.cancelChannel(source.queue));
     if (source.reloadIfChanged) await this.followDeployment(subscriber, managementKeys.events, source);
     this.telemetry.attach(this, source.queue, commands);
@@ -84,7 +93,7 @@ export class ModelWorkerService implements OnApplicationShutdown {
       () => this.telemetry.snapshot(),
     );
     await this.announcer.start();
-    this.consumer.start((err) => this.logger.error(`queue: ${err.message}`));
+    await this.consumer.start();
     this.ready = true;
     this.logger.log(`consuming queue '${source.queue}' (concurrency ${concurrency}) as ${this.workerId}`);
   }
@@ -92,6 +101,11 @@ export class ModelWorkerService implements OnApplicationShutdown {
   /** Model loaded and warm, consuming, Redis reachable. */
   isReady(): boolean {
     return this.ready && this.connections.every((c) => c.status === 'ready');
+  }
+
+  /** Direct-lane envelopes this worker serves now. */
+  get activeLaneEnvelopes(): number {
+    return this.consumer?.active ?? 0;
   }
 
   get modelServer(): ModelServer | undefined {

@@ -15,30 +15,67 @@ export function queueKey(prefix: string, model: string, suffix: string): string 
   return `${prefix}:${model}:${suffix}`;
 }
 
+/** A lane entry as stored: `<taken back>|<envelope JSON>`. */
+function laneItems(entry: string): { deadline: number }[] {
+  return (JSON.parse(entry.slice(entry.indexOf('|') + 1)) as { items: { deadline: number }[] }).items;
+}
+
 /**
- * Requests waiting in a model's queue (the wait list plus the prioritized set), read from
- * their jobs: an envelope job holds several.
+ * Requests waiting in a model's queue (the direct lane, the wait list and the prioritized
+ * set), read from their jobs: an envelope holds several. Lane envelopes filed under a worker
+ * count too: a worker blocked on the lane takes the first envelope inside Redis even while
+ * SIGSTOPped, and these tests stop workers to make requests wait.
  */
-export async function waitingRequests(redis: Redis, prefix: string, model: string): Promise<{ deadline: number }[]> {
-  const [wait, prioritized] = await Promise.all([
+export async function waitingRequests(
+  redis: Redis,
+  prefix: string,
+  model: string,
+  { includeHeld = true } = {},
+): Promise<{ deadline: number }[]> {
+  const workers = includeHeld ? await redis.smembers(`${prefix}:_lane:${model}:workers`) : [];
+  const [lane, wait, prioritized, ...held] = await Promise.all([
+    redis.lrange(`${prefix}:_lane:${model}`, 0, -1),
     redis.lrange(queueKey(prefix, model, 'wait'), 0, -1),
     redis.zrange(queueKey(prefix, model, 'prioritized'), '0', '-1'),
+    ...workers.map((id) => redis.lrange(`${prefix}:_lane:${model}:held:${id}`, 0, -1)),
   ]);
+  const inLane = [...lane, ...held.flat()].flatMap(laneItems);
   const ids = [...wait, ...prioritized];
-  if (ids.length === 0) return [];
+  if (ids.length === 0) return inLane;
   const pipeline = redis.pipeline();
   for (const id of ids) pipeline.hget(queueKey(prefix, model, id), 'data');
   const results = (await pipeline.exec()) ?? [];
-  return results.flatMap(([, data]) => {
-    if (typeof data !== 'string') return [];
-    const work = JSON.parse(data) as { deadline: number } | { items: { deadline: number }[] };
-    return 'items' in work ? work.items : [work];
-  });
+  return inLane.concat(
+    results.flatMap(([, data]) => {
+      if (typeof data !== 'string') return [];
+      const work = JSON.parse(data) as { deadline: number } | { items: { deadline: number }[] };
+      return 'items' in work ? work.items : [work];
+    }),
+  );
+}
+
+/** Jobs workers hold: BullMQ's active list plus every worker's held list on the direct lane. */
+export async function heldJobs(redis: Redis, prefix: string, model: string): Promise<number> {
+  const workers = await redis.smembers(`${prefix}:_lane:${model}:workers`);
+  const lengths = await Promise.all([
+    redis.llen(queueKey(prefix, model, 'active')),
+    ...workers.map((id) => redis.llen(`${prefix}:_lane:${model}:held:${id}`)),
+  ]);
+  return lengths.reduce((a, b) => a + b, 0);
+}
+
+/** Jobs taken back from workers that died holding them: BullMQ's stalled events plus the lane's count. */
+export async function takenBackJobs(redis: Redis, prefix: string, model: string): Promise<number> {
+  const [events, lane] = await Promise.all([
+    redis.xrange(queueKey(prefix, model, 'events'), '-', '+'),
+    redis.get(`${prefix}:_lane:${model}:taken_back`),
+  ]);
+  return events.filter(([, f]) => f[0] === 'event' && f[1] === 'stalled').length + Number(lane ?? 0);
 }
 
 /** How many requests wait in a model's queue (see waitingRequests). */
-export async function waitingJobs(redis: Redis, prefix: string, model: string): Promise<number> {
-  return (await waitingRequests(redis, prefix, model)).length;
+export async function waitingJobs(redis: Redis, prefix: string, model: string, options = {}): Promise<number> {
+  return (await waitingRequests(redis, prefix, model, options)).length;
 }
 
 const UUID = /^(e-)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

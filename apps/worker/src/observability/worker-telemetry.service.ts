@@ -7,6 +7,8 @@ import { createRegistry, ServingTelemetry, Tracing, type QueueCounts, type Serve
 /** What telemetry reads from the worker service (which satisfies it as it is). */
 export interface ServingWorker {
   readonly modelServer: ModelServer | undefined;
+  /** Direct-lane envelopes the worker serves now. */
+  readonly activeLaneEnvelopes: number;
   isReady(): boolean;
 }
 
@@ -84,12 +86,16 @@ export class WorkerTelemetryService {
 
   private async queueCounts(): Promise<QueueCounts[]> {
     if (!this.queue || !this.commands) return [];
-    const [counts, counter] = await Promise.all([
+    const [counts, counter, lane] = await Promise.all([
       this.queue.getJobCounts('wait', 'prioritized', 'active'),
       this.commands.get(this.keys.queuedRequests(this.queue.name)),
+      this.commands.llen(this.keys.lane(this.queue.name)),
     ]);
     const model = this.worker?.modelServer?.model.name ?? this.configured;
-    const pending = waitingRequests((counts.wait ?? 0) + (counts.prioritized ?? 0), Number(counter ?? 0));
-    return [{ deployment: this.queue.name, model, pending, active: counts.active ?? 0 }];
+    const jobs = (counts.wait ?? 0) + (counts.prioritized ?? 0) + lane;
+    const pending = waitingRequests(jobs, Number(counter ?? 0));
+    // Active: this worker's lane envelopes plus the BullMQ jobs all workers hold.
+    const active = (counts.active ?? 0) + (this.worker?.activeLaneEnvelopes ?? 0);
+    return [{ deployment: this.queue.name, model, pending, active }];
   }
 }

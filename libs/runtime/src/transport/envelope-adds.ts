@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import type { QueuedWork, ScoringJob } from '../../../contracts/src/index.js';
+import { encodeLaneEntry } from './lane-entry.js';
 
 /** Where an accepted request went: the BullMQ job holding it, alone or with others. */
 export interface Holder {
@@ -8,6 +10,8 @@ export interface Holder {
   items: number;
   /** Of those, how many callers went away (the job is removed when all have). */
   cancelled: number;
+  /** Set when the requests went to the direct lane: the stored entry (what LREM removes). */
+  lane?: string;
 }
 
 /** One BullMQ job to add. */
@@ -53,4 +57,17 @@ export async function addEnveloped(queue: BulkAdder, jobs: ScoringJob[]): Promis
   });
   await queue.addBulk(adds);
   return holders;
+}
+
+/**
+ * Puts one turn's lane requests on the queue's direct lane as one envelope, and counts them
+ * on the waiting-request counter in the same transaction, so a depth sample never sees one
+ * without the other.
+ */
+export async function addToLane(redis: Redis, lane: string, counter: string, jobs: ScoringJob[]): Promise<Holder> {
+  const entry = encodeLaneEntry({ items: jobs });
+  const results = await redis.multi().lpush(lane, entry).incrby(counter, jobs.length).exec();
+  const failed = results?.find(([err]) => err)?.[0];
+  if (!results || failed) throw failed ?? new Error('lane write aborted');
+  return { jobId: lane, items: jobs.length, cancelled: 0, lane: entry };
 }

@@ -1,10 +1,11 @@
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { isEnvelope, type QueuedWork, type ScoringJob } from '../../../contracts/src/index.js';
+import { isEnvelope, type QueuedWork, type ScoringEnvelope, type ScoringJob } from '../../../contracts/src/index.js';
 import type { ModelServer } from '../serving/model-server.js';
 import { epochMs, notifyObserver } from '../serving/serving-observer.js';
+import { LaneConsumer } from './lane-consumer.js';
 import { RedisKeys } from './redis-keys.js';
-import { ReplyPublisher } from './reply-publisher.js';
+import { ReplyPublisher, type AlsoSend } from './reply-publisher.js';
 
 /** @see QueueConsumer */
 export interface QueueConsumerOptions {
@@ -19,6 +20,8 @@ export interface QueueConsumerOptions {
   lockDurationMs?: number;
   /** ms between checks for stalled jobs. @defaultValue 30000 */
   stalledIntervalMs?: number;
+  /** This worker's id: names its held list on the queue's direct lane. */
+  workerId: string;
 }
 
 /**
@@ -29,6 +32,7 @@ export interface QueueConsumerOptions {
  */
 export class QueueConsumer {
   private readonly worker: Worker<QueuedWork, null>;
+  private readonly lane: LaneConsumer;
   private readonly publisher: ReplyPublisher;
   /** The queue's waiting-request counter (see RedisKeys.queuedRequests). */
   private readonly queuedRequests: string;
@@ -39,7 +43,9 @@ export class QueueConsumer {
     private server: ModelServer,
     connection: Redis,
     publisherConnection: Redis,
+    laneConnection: Redis,
     options: QueueConsumerOptions,
+    private readonly onError: (err: Error) => void,
   ) {
     const keys = new RedisKeys(options.prefix);
     this.publisher = new ReplyPublisher(publisherConnection, keys);
@@ -53,6 +59,26 @@ export class QueueConsumer {
       stalledInterval: options.stalledIntervalMs ?? 30_000,
       maxStalledCount: 1,
     });
+    this.lane = new LaneConsumer(
+      laneConnection,
+      publisherConnection,
+      keys,
+      {
+        queue: options.queue,
+        workerId: options.workerId,
+        concurrency: options.concurrency,
+        lockDurationMs: options.lockDurationMs ?? 30_000,
+        stalledIntervalMs: options.stalledIntervalMs ?? 30_000,
+      },
+      (envelope, attempt, release) => this.serveWork(envelope, attempt, { countOff: false, release }),
+      (envelope) => this.failAbandoned(envelope),
+      onError,
+    );
+  }
+
+  /** Jobs and lane envelopes this worker holds now. */
+  get active(): number {
+    return this.lane.active;
   }
 
   /**
@@ -74,15 +100,16 @@ export class QueueConsumer {
     return previous;
   }
 
-  /** Starts fetching jobs. Call once the model is warm. */
-  start(onError: (err: Error) => void): void {
-    this.worker.on('error', onError);
-    void this.worker.run().catch(onError);
+  /** Starts fetching jobs from BullMQ and the direct lane. Call once the model is warm. */
+  async start(): Promise<void> {
+    this.worker.on('error', this.onError);
+    await this.lane.start();
+    void this.worker.run().catch(this.onError);
   }
 
   /** Stops fetching, lets jobs in flight finish and publish, then closes. */
   async stop(): Promise<void> {
-    await this.worker.close();
+    await Promise.all([this.worker.close(), this.lane.stop()]);
   }
 
   isRunning(): boolean {
@@ -90,36 +117,63 @@ export class QueueConsumer {
   }
 
   private async process(job: Job<QueuedWork>): Promise<null> {
-    const work = job.data;
-    // A job taken back from a crashed worker was counted off at its first pick-up already.
-    if (job.attemptsStarted <= 1) {
-      const requests = isEnvelope(work) ? work.items.length : 1;
-      this.publisher.countOff(this.queuedRequests, requests);
-    }
-    if (isEnvelope(work)) await Promise.all(work.items.map((item) => this.serve(item, job.attemptsStarted)));
-    else await this.serve(work, job.attemptsStarted);
+    await this.serveWork(job.data, job.attemptsStarted);
     return null;
   }
 
-  /** Serves one request and sends its reply where it belongs. */
-  private async serve(data: ScoringJob, attempt: number): Promise<void> {
+  /**
+   * Serves a job's or a lane envelope's requests; `attempt` counts deliveries from 1.
+   * `release` rides with the last reply (the lane files its envelope off with it);
+   * `countOff: false` when the caller takes the requests off the waiting count itself.
+   */
+  private async serveWork(
+    work: QueuedWork,
+    attempt: number,
+    { countOff = true, release }: { countOff?: boolean; release?: AlsoSend } = {},
+  ): Promise<void> {
+    const items = isEnvelope(work) ? work.items : [work];
+    // Work taken back from a crashed worker was counted off at its first pick-up already.
+    if (countOff && attempt <= 1) this.publisher.countOff(this.queuedRequests, items.length);
+    let remaining = items.length;
+    const last = (): AlsoSend | undefined => (--remaining === 0 ? release : undefined);
+    await Promise.all(items.map((item) => this.serve(item, attempt, last)));
+  }
+
+  /** Lane requests whose workers died twice while holding them: they fail rather than run again. */
+  private async failAbandoned(envelope: ScoringEnvelope): Promise<void> {
+    const error = 'the workers serving this request stopped twice while holding it; it is not retried';
+    this.onError(new Error(`${envelope.items.length} lane requests failed: ${error}`));
+    await Promise.all(
+      envelope.items.map((item) =>
+        this.publisher.publish(item.replyTo, { id: item.id, ok: false, status: 500, error }, item.deadline),
+      ),
+    );
+  }
+
+  /**
+   * Serves one request and sends its reply where it belongs. `last()` is called once the
+   * reply is known and returns what must ride with it when it is the work's last one.
+   */
+  private async serve(data: ScoringJob, attempt: number, last: () => AlsoSend | undefined): Promise<void> {
     const pickedUpAt = epochMs();
     notifyObserver((o) => o.jobPickedUp?.(data, attempt));
     const reply = await this.server.handle(data);
+    const also = last();
     // Async job: nobody waits; the reply (an expiry too) becomes its stored outcome.
     if (data.async) {
-      await this.publisher.store(reply, data.async);
+      await this.publisher.store(reply, data.async, also);
       notifyObserver((o) => o.jobFinished?.(data, reply, { pickedUpAt }));
       return;
     }
     // An expired job's caller has been answered 504 by its API already, and a cancelled
     // job's caller is gone: nobody waits for these replies.
     if (!reply.ok && (reply.status === 499 || (reply.status === 504 && data.deadline <= Date.now()))) {
+      if (also) await this.publisher.send(also);
       notifyObserver((o) => o.jobFinished?.(data, reply, { pickedUpAt }));
       return;
     }
     const publishStartedAt = epochMs();
-    const receivers = await this.publisher.publish(data.replyTo, reply, data.deadline);
+    const receivers = await this.publisher.publish(data.replyTo, reply, data.deadline, also);
     notifyObserver((o) => o.jobFinished?.(data, reply, { pickedUpAt, publishStartedAt, publishedAt: epochMs() }));
     if (receivers === 0) this.unreceived++;
   }

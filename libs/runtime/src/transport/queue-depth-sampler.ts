@@ -23,7 +23,7 @@ export class QueueDepthSampler {
 
   constructor(
     private readonly redis: Redis,
-    private readonly keysOf: (model: string) => { wait: string; prioritized: string; counter: string },
+    private readonly keysOf: (model: string) => { wait: string; prioritized: string; lane: string; counter: string },
     private readonly maxAgeMs = 100,
   ) {}
 
@@ -60,9 +60,15 @@ export class QueueDepthSampler {
     const keys = this.keysOf(model);
     try {
       const started = Date.now();
-      const results = await this.redis.multi().llen(keys.wait).zcard(keys.prioritized).get(keys.counter).exec();
-      const jobs = Number(results?.[0]?.[1] ?? 0) + Number(results?.[1]?.[1] ?? 0);
-      sample.depth = waitingRequests(jobs, Number(results?.[2]?.[1] ?? 0));
+      const results = await this.redis
+        .multi()
+        .llen(keys.wait)
+        .zcard(keys.prioritized)
+        .llen(keys.lane)
+        .get(keys.counter)
+        .exec();
+      const jobs = [0, 1, 2].reduce((n, i) => n + Number(results?.[i]?.[1] ?? 0), 0);
+      sample.depth = waitingRequests(jobs, Number(results?.[3]?.[1] ?? 0));
       sample.at = started;
       sample.addedSince = 0;
     } catch {

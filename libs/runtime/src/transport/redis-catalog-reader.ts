@@ -30,6 +30,14 @@ export class RedisCatalogReader {
     return this.snapshot;
   }
 
+  /**
+   * Jobs the live workers of a queue hold at once, from the last snapshot (0 when unknown):
+   * no round trip, for decisions on the request path.
+   */
+  capacity(queue: string): number {
+    return this.snapshot.get(queue)?.capacity ?? 0;
+  }
+
   private async refresh(): Promise<void> {
     const names = await this.redis.smembers(this.keys.models);
     const pipeline = this.redis.pipeline();

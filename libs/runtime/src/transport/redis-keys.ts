@@ -42,6 +42,34 @@ export class RedisKeys {
     return `${this.prefix}:_queued:${queue}`;
   }
 
+  /**
+   * The queue's direct lane: a list of envelopes of synchronous requests, sent there instead
+   * of to BullMQ while the queue's workers have room (see DirectLane).
+   */
+  lane(queue: string): string {
+    return `${this.prefix}:_lane:${queue}`;
+  }
+
+  /** List of the lane envelopes one worker holds (moved there atomically as it takes them). */
+  laneHeld(queue: string, workerId: string): string {
+    return `${this.prefix}:_lane:${queue}:held:${workerId}`;
+  }
+
+  /** Expiring key a lane worker refreshes while it lives; once gone, others take back its envelopes. */
+  laneAlive(queue: string, workerId: string): string {
+    return `${this.prefix}:_lane:${queue}:alive:${workerId}`;
+  }
+
+  /** Set of the ids of workers that may hold lane envelopes of a queue. */
+  laneWorkers(queue: string): string {
+    return `${this.prefix}:_lane:${queue}:workers`;
+  }
+
+  /** Counter: lane envelopes taken back from workers that died holding them. */
+  laneTakenBack(queue: string): string {
+    return `${this.prefix}:_lane:${queue}:taken_back`;
+  }
+
   /** Hash of one async job: `record` (set on accept) and `outcome` (written once). */
   asyncJob(id: string): string {
     return `${this.prefix}:_job:${id}`;

@@ -7,7 +7,7 @@ import { createRedis, waitForRedis } from './redis-connection.js';
 import { RedisKeys } from './redis-keys.js';
 import { ReplyWaiter } from './reply-waiter.js';
 import type { CatalogEntry, ScoringTransport } from './scoring-transport.js';
-import { addEnveloped, type Holder } from './envelope-adds.js';
+import { addEnveloped, addToLane, type Holder } from './envelope-adds.js';
 import { WriteCoalescer } from './write-coalescer.js';
 
 /** @see RedisTransport.connect */
@@ -21,7 +21,15 @@ export interface RedisTransportOptions {
 
 interface QueueEntry {
   queue: Queue<QueuedWork>;
-  adds: WriteCoalescer<ScoringJob, Holder>;
+  adds: WriteCoalescer<Submission, Holder>;
+  /** Synchronous requests of this instance on this queue that await their reply. */
+  outstanding: number;
+}
+
+/** A job to enqueue, and whether it goes to the direct lane instead of BullMQ. */
+interface Submission {
+  job: ScoringJob;
+  lane: boolean;
 }
 
 /** How long a request waits before the API looks for its reply in the job itself. */
@@ -57,6 +65,7 @@ export class RedisTransport implements ScoringTransport {
       return {
         wait: queue.toKey('wait'),
         prioritized: queue.toKey('prioritized'),
+        lane: this.keys.lane(model),
         counter: this.keys.queuedRequests(model),
       };
     });
@@ -96,9 +105,12 @@ export class RedisTransport implements ScoringTransport {
     if (signal?.aborted)
       return Promise.resolve({ id: job.id, ok: false, status: 499, error: 'client closed the request' });
     const queueName = job.queue ?? job.model;
-    const reply = this.waiter.wait(job.id, job.deadline);
     const entry = this.queueFor(queueName);
-    const added = entry.adds.push(job);
+    const reply = this.waiter.wait(job.id, job.deadline);
+    const lane = !job.priority && entry.outstanding < this.catalogReader.capacity(queueName);
+    entry.outstanding++;
+    void reply.finally(() => entry.outstanding--);
+    const added = entry.adds.push({ job, lane });
     added.catch((err: Error) =>
       this.waiter.deliver({ id: job.id, ok: false, status: 503, error: `queue unavailable: ${err.message}` }),
     );
@@ -122,7 +134,7 @@ export class RedisTransport implements ScoringTransport {
   async enqueue(job: ScoringJob): Promise<void> {
     if (this.closing) throw new Error('this API instance is shutting down');
     const queueName = job.queue ?? job.model;
-    const added = this.queueFor(queueName).adds.push(job);
+    const added = this.queueFor(queueName).adds.push({ job, lane: false });
     this.depths.noteEnqueued(queueName, added);
     await added;
   }
@@ -166,12 +178,23 @@ export class RedisTransport implements ScoringTransport {
       });
       queue.on('error', () => undefined);
       const counter = this.keys.queuedRequests(name);
-      const adds = new WriteCoalescer<ScoringJob, Holder>(async (jobs) => {
-        const holders = await addEnveloped(queue, jobs);
-        await this.producer.incrby(counter, jobs.length);
-        return holders;
+      const lane = this.keys.lane(name);
+      const adds = new WriteCoalescer<Submission, Holder>(async (submissions) => {
+        const laneJobs = submissions.filter((s) => s.lane).map((s) => s.job);
+        const queued = submissions.filter((s) => !s.lane).map((s) => s.job);
+        const [laneHolder, holders] = await Promise.all([
+          laneJobs.length > 0 ? addToLane(this.producer, lane, counter, laneJobs) : undefined,
+          queued.length > 0
+            ? addEnveloped(queue, queued).then(async (h) => {
+                await this.producer.incrby(counter, queued.length);
+                return h;
+              })
+            : [],
+        ]);
+        let next = 0;
+        return submissions.map((s) => (s.lane ? laneHolder! : holders[next++]!));
       });
-      entry = { queue, adds };
+      entry = { queue, adds, outstanding: 0 };
       this.queues.set(name, entry);
     }
     return entry;
@@ -185,7 +208,11 @@ export class RedisTransport implements ScoringTransport {
     const queueName = job.queue ?? job.model;
     try {
       holder.cancelled++;
-      if (holder.cancelled === holder.items && (await queue.remove(holder.jobId)) === 1) {
+      const removed = async (): Promise<boolean> =>
+        holder.lane
+          ? (await this.producer.lrem(this.keys.lane(queueName), 1, holder.lane)) === 1
+          : (await queue.remove(holder.jobId)) === 1;
+      if (holder.cancelled === holder.items && (await removed())) {
         await this.producer.decrby(this.keys.queuedRequests(queueName), holder.items);
         return;
       }

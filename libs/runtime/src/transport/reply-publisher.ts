@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { ScoringJob, ScoringReply } from '../../../contracts/src/index.js';
 import { queueOutcomeWrite } from '../async/redis-async-store.js';
 import type { RedisKeys } from './redis-keys.js';
@@ -11,7 +11,15 @@ interface Outgoing {
   deadline: number;
   /** Async job: store the reply as its outcome instead of publishing it. */
   store?: NonNullable<ScoringJob['async']>;
+  /** Commands to send after this reply, in the same pipeline (e.g. filing off a lane envelope). */
+  also?: AlsoSend;
 }
+
+/** Adds commands to a flush's pipeline. */
+export type AlsoSend = (pipeline: ChainableCommander) => void;
+
+/** Stands for "no reply" in an item that only carries commands (see `send`). */
+const NO_REPLY: ScoringReply = { id: '', ok: false, status: 0, error: '' };
 
 /** A missed reply outlives its deadline by this much, for clock skew between hosts. */
 const MISSED_REPLY_GRACE_MS = 5_000;
@@ -33,13 +41,19 @@ export class ReplyPublisher {
     this.coalescer = new WriteCoalescer<Outgoing, number>((items) => this.flush(items));
   }
 
-  publish(channel: string, reply: ScoringReply, deadline: number): Promise<number> {
-    return this.coalescer.push({ channel, reply, deadline });
+  /** Publishes a reply; `also` rides in the same pipeline, after it. */
+  publish(channel: string, reply: ScoringReply, deadline: number, also?: AlsoSend): Promise<number> {
+    return this.coalescer.push({ channel, reply, deadline, also });
   }
 
   /** Stores an async job's reply as its outcome, in the same pipeline as the batch's publishes. */
-  store(reply: ScoringReply, settings: NonNullable<ScoringJob['async']>): Promise<number> {
-    return this.coalescer.push({ channel: '', reply, deadline: 0, store: settings });
+  store(reply: ScoringReply, settings: NonNullable<ScoringJob['async']>, also?: AlsoSend): Promise<number> {
+    return this.coalescer.push({ channel: '', reply, deadline: 0, store: settings, also });
+  }
+
+  /** Sends commands with the next flush (when there is no reply to ride with). */
+  async send(also: AlsoSend): Promise<void> {
+    await this.coalescer.push({ channel: '', reply: NO_REPLY, deadline: 0, also });
   }
 
   /**
@@ -55,6 +69,7 @@ export class ReplyPublisher {
     const byChannel = new Map<string, Outgoing[]>();
     const commandOf = new Map<Outgoing | string, number>();
     for (const item of items) {
+      if (item.reply === NO_REPLY) continue;
       if (item.store) {
         commandOf.set(item, pipeline.length);
         queueOutcomeWrite(pipeline, this.keys, item.reply, item.store);
@@ -69,6 +84,8 @@ export class ReplyPublisher {
       const message = group.length === 1 ? group[0]!.reply : group.map((g) => g.reply);
       pipeline.publish(channel, JSON.stringify(message));
     }
+    // After every publish: what rides along must not go out before its replies.
+    for (const item of items) item.also?.(pipeline);
     const results = (await pipeline.exec()) ?? [];
     const resultOf = (i: number | undefined): [Error | null, unknown] =>
       (i === undefined ? undefined : results[i]) ?? [new Error('no result'), null];
@@ -77,7 +94,7 @@ export class ReplyPublisher {
       // A publish resolves to its receivers; a stored outcome counts as received (1).
       return err ? 0 : item.store ? 1 : Number(value);
     });
-    await this.keepMissed(items.filter((item, i) => !item.store && received[i] === 0));
+    await this.keepMissed(items.filter((item, i) => !item.store && item.reply !== NO_REPLY && received[i] === 0));
     return received;
   }
 

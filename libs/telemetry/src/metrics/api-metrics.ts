@@ -50,7 +50,7 @@ export class ApiMetrics {
     });
     new Gauge({
       name: 'switchyard_queue_pending_jobs',
-      help: 'Jobs waiting in a queue for a worker (API: sampled estimate; worker: BullMQ wait + prioritized).',
+      help: 'Jobs waiting in a queue for a worker (API: sampled estimate; worker: direct lane + BullMQ wait + prioritized).',
       labelNames: ['deployment', 'model'],
       registers,
       async collect() {

@@ -21,7 +21,7 @@ export interface ServedModelInfo {
 export interface QueueCounts {
   deployment: string;
   model: string;
-  /** Waiting: BullMQ's `wait` plus `prioritized`. */
+  /** Waiting: the direct lane plus BullMQ's `wait` and `prioritized`. */
   pending: number;
   active: number;
 }
@@ -117,7 +117,7 @@ export class WorkerMetrics {
         });
       queueGauge(
         'switchyard_queue_pending_jobs',
-        'Jobs waiting in a queue for a worker (API: sampled estimate; worker: BullMQ wait + prioritized).',
+        'Jobs waiting in a queue for a worker (API: sampled estimate; worker: direct lane + BullMQ wait + prioritized).',
         (q) => q.pending,
       );
       queueGauge('switchyard_queue_active_jobs', 'Jobs held by workers of a queue (BullMQ active).', (q) => q.active);
