@@ -36,11 +36,15 @@ interface Submission {
 const MISSED_REPLY_CHECK_MS = 1000;
 
 /**
- * The API side of the distributed topology: enqueues requests on BullMQ, listens on this
- * instance's own reply channel, and resolves waiting callers. The synchronous requests
- * accepted for one queue in one turn of the event loop travel as one envelope job, so
- * BullMQ's per-job scripts are paid once for all of them. A reply missed on the channel is
- * found under its missed-reply key, where the worker leaves replies nobody received.
+ * The API side of the distributed topology: enqueues requests, listens on this instance's own
+ * reply channel, and resolves waiting callers. The synchronous requests accepted for one
+ * queue in one turn of the event loop travel as one envelope. While this instance has fewer
+ * such requests outstanding on a queue than the queue's live workers hold at once, envelopes
+ * of default priority go to the queue's direct lane (one LPUSH; see LaneConsumer): nothing
+ * waits then, so there is nothing for priorities to order. Otherwise, and for priority and
+ * async requests, they go to BullMQ, whose per-job scripts are paid once per envelope. A
+ * reply missed on the channel is found under its missed-reply key, where the worker leaves
+ * replies nobody received.
  */
 export class RedisTransport implements ScoringTransport {
   readonly replyTo: string;
