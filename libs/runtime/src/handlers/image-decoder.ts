@@ -1,6 +1,7 @@
-import sharp from 'sharp';
+import sharp, { type SharpOptions } from 'sharp';
 import { ScoringError } from '../../../contracts/src/index.js';
 import type { ImageOptions } from './handler-options.js';
+import { isSrgbProfile } from './icc-profile.js';
 
 /** Formats accepted as images; anything else sharp could read (SVG, PDF, ...) is refused. */
 const ACCEPTED_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff']);
@@ -20,12 +21,13 @@ export async function decodeImageInto(
   const { width, height, channels } = options;
   let pixels: Buffer;
   try {
-    const image = sharp(bytes, {
+    const input: SharpOptions = {
       limitInputPixels: options.max_input_pixels,
       failOn: 'error',
       autoOrient: true,
       animated: false,
-    });
+    };
+    let image = sharp(bytes, input);
     const meta = await image.metadata();
     if (!meta.format || !ACCEPTED_FORMATS.has(meta.format)) {
       throw new ScoringError(
@@ -33,6 +35,8 @@ export async function decodeImageInto(
         `${label}: ${meta.format ?? 'unknown'} images are not accepted (JPEG, PNG, WebP, GIF, TIFF)`,
       );
     }
+    // An sRGB profile converts to sRGB unchanged: skip the transform (see isSrgbProfile).
+    if (isSrgbProfile(meta.icc)) image = sharp(bytes, { ...input, ignoreIcc: true });
     const [r, g, b] = options.background as [number, number, number];
     let pipeline = image.flatten({ background: { r, g, b } }).resize(width, height, {
       fit: options.resize,
