@@ -37,6 +37,7 @@ dynamic_batching:
 instance:
   device: cpu
   intra_op_threads: 1
+  inference_thread: true
 queue_policy:
   max_queue_size: 1000
   default_timeout_ms: 30000

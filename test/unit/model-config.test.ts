@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { ConfigError } from '../../libs/runtime/src/repository/config-error.js';
 import { loadModelConfig } from '../../libs/runtime/src/repository/model-config-loader.js';
 import { ModelRepository } from '../../libs/runtime/src/repository/model-repository.js';
+import ort from 'onnxruntime-node';
 import { LoadedModel } from '../../libs/runtime/src/session/loaded-model.js';
+import { ThreadedSession } from '../../libs/runtime/src/session/threaded-session.js';
 
 const FIXTURES = join(process.cwd(), 'test/fixtures/models');
 const SUM_ONNX = join(FIXTURES, 'sum/1/model.onnx');
@@ -106,6 +108,7 @@ describe('loadModelConfig', () => {
     ["datatype 'FLOAT'", 'input:\n  - { name: a, datatype: FLOAT, dims: [4] }\n', 'input.0.datatype'],
     ['a negative queue delay', 'dynamic_batching: { max_queue_delay_ms: -1 }\n', 'dynamic_batching.max_queue_delay_ms'],
     ['two version policies', 'version_policy: { all: {}, latest: {} }\n', 'version_policy'],
+    ['a non-boolean inference_thread', 'instance: { inference_thread: sometimes }\n', 'instance.inference_thread'],
   ];
   for (const [what, yaml, field] of badValues) {
     it(`refuses ${what}, naming ${field}`, async () => {
@@ -239,6 +242,50 @@ describe('LoadedModel.load', () => {
     } finally {
       await loaded.release();
     }
+  });
+
+  it('refuses device cuda on an inference thread too, with the same error', async () => {
+    const yaml = sumYaml(SUM_IO, 'max_batch_size: 8\ninstance: { device: cuda, inference_thread: true }\n');
+    const { name } = await model({ 'config.yaml': yaml });
+    await refuses(LoadedModel.load(await repo.resolve(name)), /instance\.device/, /CUDA provider/);
+  });
+
+  it('runs inferences on a thread of its own with inference_thread, and stops it on release', async () => {
+    const { name } = await model({
+      'config.yaml': sumYaml(SUM_IO, 'max_batch_size: 8\ninstance: { inference_thread: true }\n'),
+    });
+    const loaded = await LoadedModel.load(await repo.resolve(name));
+    const { session } = loaded.versions[0]!;
+    assert.ok(session instanceof ThreadedSession);
+    assert.deepEqual(
+      loaded.metadata.inputs.map((i) => i.name),
+      ['a', 'b'],
+    );
+    await loaded.warmUp();
+    const rows = (values: number[]): ort.Tensor => new ort.Tensor('float32', Float32Array.from(values), [2, 4]);
+    // Two runs in flight at once come back to their own callers.
+    const [first, second] = await Promise.all([
+      session.run({ a: rows([1, 2, 3, 4, 5, 6, 7, 8]), b: rows([1, 1, 1, 1, 2, 2, 2, 2]) }),
+      session.run({ a: rows([0, 0, 0, 0, 0, 0, 0, 0]), b: rows([1, 2, 3, 4, 5, 6, 7, 8]) }),
+    ]);
+    assert.deepEqual(Array.from(first.sum!.data as Float32Array), [2, 3, 4, 5, 7, 8, 9, 10]);
+    assert.deepEqual(Array.from(first.diff!.data as Float32Array), [0, 1, 2, 3, 3, 4, 5, 6]);
+    assert.deepEqual(first.sum!.dims, [2, 4]);
+    assert.deepEqual(Array.from(second.sum!.data as Float32Array), [1, 2, 3, 4, 5, 6, 7, 8]);
+    // onnxruntime's own error comes back as the run's rejection; the thread serves on.
+    await assert.rejects(
+      session.run({ a: new ort.Tensor('float32', new Float32Array(3), [1, 3]), b: rows([1, 2, 3, 4, 5, 6, 7, 8]) }),
+      /dimension|shape|Got invalid/i,
+    );
+    assert.equal(
+      (await session.run({ a: rows([1, 1, 1, 1, 1, 1, 1, 1]), b: rows([1, 1, 1, 1, 1, 1, 1, 1]) })).sum!.dims[0],
+      2,
+    );
+    await loaded.release();
+    await assert.rejects(
+      session.run({ a: rows([1, 1, 1, 1, 1, 1, 1, 1]), b: rows([1, 1, 1, 1, 1, 1, 1, 1]) }),
+      /inference thread exited/,
+    );
   });
 
   it('loads the fixed-shape model without batching', async () => {

@@ -65,6 +65,18 @@ export class InstanceConfig {
   @Max(256)
   intra_op_threads = 0;
 
+  /**
+   * Run inferences on a thread of their own instead of the worker's main thread. onnxruntime
+   * blocks the thread that runs it for the whole batch; on its own thread, the worker keeps
+   * fetching jobs, decoding images and sending replies meanwhile. Worth it when a batch takes
+   * milliseconds or more (image CNNs); for sub-millisecond models the hand-off costs more
+   * than it frees.
+   * @defaultValue false
+   */
+  @IsOptional()
+  @IsBoolean()
+  inference_thread = false;
+
   /** CUDA device ordinal when `device` is `cuda`. @defaultValue 0 */
   @IsOptional()
   @IsInt()

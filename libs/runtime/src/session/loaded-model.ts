@@ -1,19 +1,20 @@
-import ort from 'onnxruntime-node';
+import type ort from 'onnxruntime-node';
 import type { ModelMetadata, TensorData, TensorSpec } from '../../../contracts/src/index.js';
 import { ConfigError } from '../repository/config-error.js';
 import type { ModelConfig } from '../repository/model-config.js';
 import type { ResolvedModel } from '../repository/model-repository.js';
 import { elementCount, toOrtTensor } from '../tensor/tensor-codec.js';
 import { executionProvidersFor } from './execution-provider.js';
+import { createLocalSession, type ModelSession, type SessionSpec, type TensorMap } from './model-session.js';
 import { deriveSignature, type ModelSignature } from './model-signature.js';
+import { ThreadedSession } from './threaded-session.js';
 
-/** Model feeds or fetches by tensor name. */
-export type TensorMap = Record<string, ort.Tensor>;
+export type { TensorMap } from './model-session.js';
 
 /** One served version: its session and signature. */
 export interface LoadedVersion {
   version: string;
-  session: ort.InferenceSession;
+  session: ModelSession;
   signature: ModelSignature;
 }
 
@@ -51,15 +52,20 @@ export class LoadedModel {
     const executionProviders = executionProvidersFor(config.instance);
     const versions: LoadedVersion[] = [];
     for (const v of resolved.versions) {
-      const session = await ort.InferenceSession.create(v.path, {
-        executionProviders,
-        intraOpNumThreads: config.instance.intra_op_threads,
-        interOpNumThreads: 1,
-        graphOptimizationLevel: 'all',
-        // Spinning threads burn a core waiting for work; on shared CPUs beside the API and
-        // Redis that costs more than the microseconds it saves.
-        extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
-      }).catch((err: Error) => {
+      const spec: SessionSpec = {
+        path: v.path,
+        options: {
+          executionProviders,
+          intraOpNumThreads: config.instance.intra_op_threads,
+          interOpNumThreads: 1,
+          graphOptimizationLevel: 'all',
+          // Spinning threads burn a core waiting for work; on shared CPUs beside the API and
+          // Redis that costs more than the microseconds it saves.
+          extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+        },
+      };
+      const create = config.instance.inference_thread ? ThreadedSession.create : createLocalSession;
+      const session = await create(spec).catch((err: Error) => {
         throw new ConfigError(`${v.path}: onnxruntime cannot load the model: ${err.message}`);
       });
       versions.push({ version: v.version, session, signature: deriveSignature(v.path, config, session) });
