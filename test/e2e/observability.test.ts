@@ -140,6 +140,9 @@ describe('observability: metrics, traces, logs, payload capture, status', () => 
       assert.equal(span(child).service, 'switchyard-worker', child);
     }
     assert.equal(consume.attributes['switchyard.version'], '2');
+    await eventually('the request log line carries the trace id', async () =>
+      api.logs.includes(`"trace_id":"${traceId}"`),
+    );
     await eventually('a batch span linking the request', async () =>
       receiver.spans.some(
         (s) => s.name === 'batch sum' && s.links.some((l) => l.traceId === traceId && l.spanId === enqueue.spanId),

@@ -21,7 +21,14 @@ export class ObservabilityModule {
       module: ObservabilityModule,
       global: true,
       imports: [
-        LoggerModule.forRoot(loggerParams({ level: env.LOG_LEVEL, format: env.LOG_FORMAT, service: 'switchyard-api' })),
+        LoggerModule.forRoot(
+          loggerParams({
+            level: env.LOG_LEVEL,
+            format: env.LOG_FORMAT,
+            service: 'switchyard-api',
+            traced: telemetry.tracing.enabled,
+          }),
+        ),
         TerminusModule.forRoot({ logger: false }),
       ],
       controllers: [MetricsController],

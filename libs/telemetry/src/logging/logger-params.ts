@@ -13,6 +13,12 @@ export interface LoggingOptions {
   format?: 'json' | 'pretty';
   /** `service` field of every line, e.g. `switchyard-api`. */
   service: string;
+  /**
+   * Requests get trace spans (the API with tracing on): their lines carry `trace_id`. Off, no
+   * per-request binding is computed (pino-http makes a child logger for each one it gets).
+   * @defaultValue false
+   */
+  traced?: boolean;
 }
 
 /** Health probes and metric scrapes: served, never logged. */
@@ -103,10 +109,14 @@ function httpOptions(options: LoggingOptions, pretty: boolean): Options<Incoming
     },
     customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) =>
       err || res.statusCode >= 500 ? 'error' : 'info',
-    customProps: (req: IncomingMessage) => {
-      const traceId = requestTraceIds.get(req);
-      return traceId ? { trace_id: traceId } : {};
-    },
+    ...(options.traced
+      ? {
+          customProps: (req: IncomingMessage) => {
+            const traceId = requestTraceIds.get(req);
+            return traceId ? { trace_id: traceId } : {};
+          },
+        }
+      : {}),
     serializers: {
       req: (req: { id?: unknown; method?: string; url?: string; remoteAddress?: string }) => ({
         id: req.id,
