@@ -38,6 +38,8 @@ export async function measureInProcess(scenario: ModelScenario, budgetS: number)
   const repository = new ModelRepository(scenario.repository);
   const resolved = await repository.resolve(scenario.name);
   const { config } = resolved;
+  // The bare session on this thread, even where the config runs inferences on their own thread.
+  config.instance.inference_thread = false;
   const model = await LoadedModel.load(resolved);
   try {
     const handler = await createFriendlyHandler(model);
@@ -68,6 +70,7 @@ export async function measureInProcess(scenario: ModelScenario, budgetS: number)
 
     const resolvedAll = await repository.resolve(scenario.name);
     resolvedAll.config.instance.intra_op_threads = 0;
+    resolvedAll.config.instance.inference_thread = false;
     const modelAll = await LoadedModel.load(resolvedAll);
     let allCores: InProcessPoint;
     try {
