@@ -35,15 +35,26 @@ export async function loadLabels(modelDir: string, file: string, model: string):
   });
 }
 
-/** The k best classes of one row of scores, best first. */
+/**
+ * The k best classes of one row of scores, best first; equal scores keep index order. A
+ * selection in one pass (O(n·k)) rather than a sort of every class: it runs for every item
+ * of every batch, over 1000 classes for an ImageNet model.
+ */
 export function topK(scores: ArrayLike<number>, k: number, labels: ClassLabel[] | undefined): RankedClass[] {
-  const order = Array.from({ length: scores.length }, (_, i) => i);
-  order.sort((a, b) => scores[b]! - scores[a]!);
-  return order.slice(0, Math.min(k, scores.length)).map((index) => ({
-    ...(labels?.[index] ?? { label: String(index) }),
-    index,
-    score: scores[index]!,
-  }));
+  const n = Math.min(k, scores.length);
+  const best: number[] = [];
+  const rank = (i: number): number => (Number.isNaN(scores[i]) ? -Infinity : scores[i]!);
+  for (let i = 0; i < scores.length; i++) {
+    const score = rank(i);
+    if (best.length === n && !(score > rank(best[n - 1]!))) continue;
+    let at = best.length === n ? n - 1 : best.length;
+    while (at > 0 && rank(best[at - 1]!) < score) {
+      best[at] = best[at - 1]!;
+      at--;
+    }
+    best[at] = i;
+  }
+  return best.map((index) => ({ ...(labels?.[index] ?? { label: String(index) }), index, score: scores[index]! }));
 }
 
 /** Softmax over one row, in place-safe form (returns a new array). */
