@@ -281,11 +281,28 @@ describe('LoadedModel.load', () => {
       (await session.run({ a: rows([1, 1, 1, 1, 1, 1, 1, 1]), b: rows([1, 1, 1, 1, 1, 1, 1, 1]) })).sum!.dims[0],
       2,
     );
+    assert.equal(loaded.failure, undefined);
     await loaded.release();
+    assert.equal(loaded.failure, undefined, 'a released session has not failed');
     await assert.rejects(
       session.run({ a: rows([1, 1, 1, 1, 1, 1, 1, 1]), b: rows([1, 1, 1, 1, 1, 1, 1, 1]) }),
       /inference thread exited/,
     );
+  });
+
+  it('reports a dead inference thread as the model failure, and fails runs instead of hanging', async () => {
+    const { name } = await model({
+      'config.yaml': sumYaml(SUM_IO, 'max_batch_size: 8\ninstance: { inference_thread: true }\n'),
+    });
+    const loaded = await LoadedModel.load(await repo.resolve(name));
+    const { session } = loaded.versions[0]!;
+    // Data onnxruntime cannot even wrap: the thread throws outside any run and dies.
+    const broken = { type: 'float32', dims: [1], data: 5 } as unknown as ort.Tensor;
+    await assert.rejects(session.run({ a: broken, b: broken }), /inference thread (failed|exited)/);
+    assert.match(loaded.failure?.message ?? '', /inference thread (failed|exited)/);
+    const four = new ort.Tensor('float32', new Float32Array(4), [1, 4]);
+    await assert.rejects(session.run({ a: four, b: four }), /inference thread/);
+    await loaded.release();
   });
 
   it('loads the fixed-shape model without batching', async () => {

@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Inject } from '@nestjs/common';
+import { Controller, Get, HttpCode, Inject, ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
 import type { ModelServerStats } from '#runtime';
 import { ModelWorkerService } from './model-worker.service.js';
@@ -23,9 +23,12 @@ export class HealthController {
     @Inject(HealthIndicatorService) private readonly indicators: HealthIndicatorService,
   ) {}
 
+  /** Live unless the model can run nothing more (its inference thread died): restart the worker. */
   @Get('live')
   @HttpCode(200)
   live(): { status: string } {
+    const failure = this.worker.modelServer?.model.failure;
+    if (failure) throw new ServiceUnavailableException({ status: 'error', message: failure.message });
     return { status: 'ok' };
   }
 
@@ -37,11 +40,13 @@ export class HealthController {
     return { ...result, model: meta.name, versions: meta.versions, served: server.stats };
   }
 
-  /** Loaded and warm (the server exists only after its warm-up inference). */
+  /** Loaded and warm (the server exists only after its warm-up inference), and able to run. */
   private model() {
     const check = this.indicators.check('model');
     const server = this.worker.modelServer;
-    return server ? check.up({ versions: server.model.metadata.versions }) : check.down({ message: 'loading' });
+    if (!server) return check.down({ message: 'loading' });
+    const failure = server.model.failure;
+    return failure ? check.down({ message: failure.message }) : check.up({ versions: server.model.metadata.versions });
   }
 
   /** Consuming its queue, with every Redis connection ready. */

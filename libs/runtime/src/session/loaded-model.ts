@@ -91,6 +91,11 @@ export class LoadedModel {
     return requested === undefined ? this.versions[0] : this.versions.find((v) => v.version === requested);
   }
 
+  /** Why a version's session can run nothing more (its inference thread died), if it cannot. */
+  get failure(): Error | undefined {
+    return this.versions.find((v) => v.session.failure)?.session.failure;
+  }
+
   /** Runs one inference on every version with placeholder inputs, so the first request is not slow. */
   async warmUp(): Promise<void> {
     for (const v of this.versions) {

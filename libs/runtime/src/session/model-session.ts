@@ -9,6 +9,8 @@ export interface ModelSession {
   readonly outputMetadata: readonly ort.InferenceSession.ValueMetadata[];
   run(feeds: TensorMap): Promise<TensorMap>;
   release(): Promise<void>;
+  /** Set once the session can run nothing more (its thread died); the worker is then not live. */
+  readonly failure?: Error;
 }
 
 /** How a session is created, on whichever thread runs it (structured-cloneable). */

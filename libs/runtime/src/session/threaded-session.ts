@@ -26,6 +26,7 @@ export class ThreadedSession implements ModelSession {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private dead: Error | undefined;
+  private released = false;
 
   private constructor(
     private readonly thread: Worker,
@@ -70,6 +71,11 @@ export class ThreadedSession implements ModelSession {
     );
   }
 
+  /** Why the thread stopped serving, unless it was released. */
+  get failure(): Error | undefined {
+    return this.released ? undefined : this.dead;
+  }
+
   run(feeds: TensorMap): Promise<TensorMap> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
@@ -83,6 +89,7 @@ export class ThreadedSession implements ModelSession {
   }
 
   async release(): Promise<void> {
+    this.released = true;
     if (this.dead) return;
     const exited = new Promise<void>((resolve) => this.thread.once('exit', () => resolve()));
     this.thread.postMessage({ release: true } satisfies ToThread);
