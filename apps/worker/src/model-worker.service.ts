@@ -61,7 +61,8 @@ export class ModelWorkerService implements OnApplicationShutdown {
     const { metadata, config } = this.server.model;
     this.logger.log(
       `${source.label}: '${metadata.name}' versions [${metadata.versions.join(', ')}] loaded and warm on ` +
-        `${config.instance.device} in ${Math.round(performance.now() - started)} ms`,
+        `${config.instance.device}${config.instance.inference_thread ? ' (inference on its own thread)' : ''} ` +
+        `in ${Math.round(performance.now() - started)} ms`,
     );
 
     const keys = new RedisKeys(env.REDIS_PREFIX);

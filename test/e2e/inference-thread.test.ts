@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { batchSizeOf, getJson, postJson, sumRequest } from './support/http.js';
+import { removeRepo, tempRepo } from './support/model-repo.js';
+import { startApi, startWorker, type ServiceProcess } from './support/processes.js';
+import { REDIS_URL, deletePrefix, freshPrefix } from './support/redis.js';
+
+/**
+ * A model with `instance.inference_thread: true`: a real worker runs its batches on a thread of
+ * its own, answers through the API like any other, and still shuts down cleanly on SIGTERM.
+ */
+describe('inference on a thread of its own', () => {
+  const prefix = freshPrefix('thread');
+  let repo: string;
+  let api: ServiceProcess;
+  let worker: ServiceProcess;
+
+  before(async () => {
+    repo = await tempRepo([{ name: 'sum', patch: { instance: { inference_thread: true } } }]);
+    const env = { REDIS_URL, REDIS_PREFIX: prefix, MODEL_REPOSITORY: repo };
+    worker = await startWorker({ ...env, MODEL: 'sum', LOG_LEVEL: 'info' });
+    api = await startApi(env);
+    await api.waitReady('/v2/models/sum/ready');
+  });
+
+  after(async () => {
+    await Promise.all([api?.stop(), worker?.stop()]);
+    await deletePrefix(prefix);
+    await removeRepo(repo);
+  });
+
+  it('says so when it loads the model', () => {
+    assert.match(worker.logs, /'sum' versions \[2, 1\] loaded and warm on cpu \(inference on its own thread\)/);
+  });
+
+  it('serves concurrent requests in batches, each with its own rows', async () => {
+    const n = 40;
+    const responses = await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        postJson(`${api.url}/v2/models/sum/infer`, sumRequest([i, i, i, i], [1, 2, 3, 4], `t${i}`)),
+      ),
+    );
+    responses.forEach((res, i) => {
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.equal(res.body.id, `t${i}`);
+      assert.deepEqual(res.body.outputs.find((o: { name: string }) => o.name === 'sum').data, [
+        i + 1,
+        i + 2,
+        i + 3,
+        i + 4,
+      ]);
+    });
+    const largest = Math.max(...responses.map((r) => batchSizeOf(r.headers)));
+    assert.ok(largest > 1, `requests were batched (largest batch ${largest})`);
+    assert.equal((await getJson(`${worker.url}/health/live`)).status, 200);
+  });
+
+  it('refuses a bad request with 400 and keeps serving', async () => {
+    const bad = await postJson(`${api.url}/v2/models/sum/infer`, {
+      inputs: [{ name: 'a', datatype: 'FP32', shape: [1, 3], data: [1, 2, 3] }],
+    });
+    assert.equal(bad.status, 400, JSON.stringify(bad.body));
+    const ok = await postJson(`${api.url}/v2/models/sum/infer`, sumRequest([1, 1, 1, 1], [1, 1, 1, 1]));
+    assert.equal(ok.status, 200);
+  });
+
+  it('stops gracefully on SIGTERM: the thread is released and the process exits 0', async () => {
+    assert.equal(await worker.stop(15_000), 0, worker.logs.slice(-2000));
+  });
+});
