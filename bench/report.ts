@@ -1,3 +1,4 @@
+import { cpuGot, describeCheck, pct, throttledShare, throttledWarning } from './machine-check.js';
 import { SWEEP_BATCH_SIZES, SWEEP_DELAYS_MS } from './sweep.js';
 import { runOf } from './targets.js';
 import type { BenchReport, ModelReport, RunRecord } from './types.js';
@@ -16,9 +17,12 @@ export function renderMarkdown(r: BenchReport): string {
     `${m.cpus} × ${m.cpuModel}, Node ${m.node}, Redis ${m.redis}${m.privateRedis ? ' (private redis-server)' : ''}. ` +
       `Load average before ${m.loadAverageBefore.map((x) => x.toFixed(2)).join(' ')}, after ` +
       `${m.loadAverageAfter.map((x) => x.toFixed(2)).join(' ')}. ` +
-      `${r.options.durationS} s per run, ${r.options.warmupS} s warm-up per system${r.options.smoke ? ', SMOKE run' : ''}.`,
+      `${r.options.durationS} s per run, ${r.options.warmupS} s warm-up per system${r.options.smoke ? ', SMOKE run' : ''}. ` +
+      describeCheck(m.check),
     '',
   );
+  const throttled = throttledWarning(m.check);
+  if (throttled) out.push(`> **Warning:** ${throttled}`, '');
   if (m.loadAverageBefore[0]! > m.cpus * 0.5)
     out.push(
       `> **Note:** the machine was busy before the run started (load ${m.loadAverageBefore[0]!.toFixed(2)} on ${m.cpus} cores): absolute numbers are low and noisy; ratios taken at the same time are more telling.`,
@@ -58,8 +62,9 @@ function renderModel(model: ModelReport): string[] {
       'front µs/req',
       'worker µs/req',
       'Redis µs/req',
+      'CPU got',
     ]),
-    row(Array(14).fill('---')),
+    row(Array(15).fill('---')),
   );
   for (const r of model.runs) {
     const l = r.load;
@@ -81,6 +86,7 @@ function renderModel(model: ModelReport): string[] {
         f(r.cpuUs.front, 0),
         f(r.cpuUs.back, 0),
         f(r.cpuUs.redis, 0),
+        r.cpuShare ? `${pct(cpuGot(r.cpuShare)!)}${throttledShare(r.cpuShare) ? ' ⚠' : ''}` : '–',
       ]),
     );
   }

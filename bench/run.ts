@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { renderChart } from './chart.js';
+import { cpuShares, readCpuTicks, spinProbe, throttledWarning } from './machine-check.js';
 import { parseOptions, type BenchOptions } from './options.js';
 import { BenchRedis } from './redis.js';
 import { renderMarkdown } from './report.js';
@@ -23,6 +24,7 @@ const METHOD = [
   '(a) in-process: onnxruntime-node session.run in a loop on pre-built tensors (one real request prepared by the model’s handler, repeated along the batch dimension), same session options as the worker (config intra_op_threads), batch sizes 1–64; best items/s is the limit. Image models’ friendly requests also decode and resize a 1024×788 JPEG, which (a) leaves out: see "handler preprocessing alone".',
   'CPU µs per request: utime+stime deltas of each process from /proc/<pid>/stat (10 ms ticks) divided by 2xx responses; Redis CPU from INFO cpu used_cpu_user+used_cpu_sys deltas. Background work (worker heartbeats, BullMQ stalled-job checks, blocking-pop timeouts, the API’s catalog refresh) is included, amortised over the run.',
   'Redis commands per request: INFO commandstats deltas (every command, including those run inside Lua scripts such as BullMQ’s), "scripts" = EVALSHA/EVAL calls (each one client command that runs many); the benchmark’s own INFO calls are excluded. Redis 7 counts commands run inside Lua in total_commands_processed too, so client commands and round trips are not visible in these counters: use `redis-cli monitor` for that split.',
+  'Machine check: the share of the cores’ wall time the kernel accounted over the run (/proc/stat, all states; a virtual machine descheduled by its host accounts less, or accounts it as steal), and a 1 s busy loop at the start and the end (the share of its wall time it ran, its longest stall). Below 90%, or with a stall over 100 ms, the report says the machine was throttled and its figures are not representative.',
   'Redis: a private redis-server (--save "" --appendonly no) started for the run unless --redis-url is given; every system gets a fresh key prefix whose keys are deleted after it.',
 ];
 
@@ -37,9 +39,13 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const log: Log = (line) => console.log(`[bench +${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s] ${line}`);
   const loadBefore = loadavg();
+  const ticksBefore = readCpuTicks();
+  const startProbe = spinProbe('start');
   log(
     `load average ${loadBefore.map((x) => x.toFixed(2)).join(' ')} on ${cpus().length} cores; parts: ${options.parts.join(', ')}`,
   );
+  const early = throttledWarning({ probes: [startProbe] });
+  if (early) log(`WARNING: ${early}`);
   const redis = await BenchRedis.start(options.redisUrl);
   const redisVersion = /redis_version:(\S+)/.exec(await redis.client.info('server'))?.[1] ?? '?';
   log(`redis ${redisVersion} at ${redis.url}${redis.isPrivate ? ' (private)' : ''}`);
@@ -63,6 +69,7 @@ async function main(): Promise<void> {
       privateRedis: redis.isPrivate,
       loadAverageBefore: loadBefore,
       loadAverageAfter: [],
+      check: { probes: [startProbe] },
     },
     method: METHOD,
     models: [],
@@ -72,6 +79,9 @@ async function main(): Promise<void> {
   const save = (): void => {
     report.finishedAt = new Date().toISOString();
     report.machine.loadAverageAfter = loadavg();
+    const ticksNow = readCpuTicks();
+    if (ticksBefore && ticksNow)
+      Object.assign(report.machine.check!, cpuShares(ticksBefore, ticksNow, Date.now() - t0, cpus().length));
     report.targets = judgeTargets(report);
     mkdirSync(options.outDir, { recursive: true });
     writeFileSync(resolve(options.outDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
@@ -102,7 +112,10 @@ async function main(): Promise<void> {
   } finally {
     await redis.stop();
   }
+  report.machine.check!.probes.push(spinProbe('end'));
   save();
+  const warning = throttledWarning(report.machine.check);
+  if (warning) log(`WARNING: ${warning}`);
   for (const t of report.targets)
     log(`target ${t.pass === null ? 'n/a ' : t.pass ? 'PASS' : 'FAIL'} ${t.name}: ${t.detail}`);
   log(`done in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${resolve(options.outDir, 'report.md')}`);

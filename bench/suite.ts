@@ -1,4 +1,6 @@
+import { cpus } from 'node:os';
 import { measureInProcess } from './in-process.js';
+import { cpuShares, readCpuTicks } from './machine-check.js';
 import { runLoad, type LoadResult } from './load.js';
 import type { BenchOptions } from './options.js';
 import { redisPerRequest, type BenchRedis } from './redis.js';
@@ -86,6 +88,8 @@ export async function measure(
     front: system.front.cpuSeconds(),
     back: system.back?.cpuSeconds() ?? 0,
     self: process.cpuUsage(),
+    ticks: readCpuTicks(),
+    at: Date.now(),
   };
   const load = await runLoad({
     url: system.url,
@@ -95,6 +99,9 @@ export async function measure(
     timeoutS: scenario.timeoutS,
   });
   const self = process.cpuUsage(cpuBefore.self);
+  const ticks = readCpuTicks();
+  const cpuShare =
+    cpuBefore.ticks && ticks ? cpuShares(cpuBefore.ticks, ticks, Date.now() - cpuBefore.at, cpus().length) : undefined;
   const n = Math.max(1, load.ok);
   const redisAfter = usesRedis ? await redis.snapshot() : undefined;
   const perRequest = redisBefore && redisAfter ? redisPerRequest(redisBefore, redisAfter, load.ok) : undefined;
@@ -111,6 +118,7 @@ export async function measure(
       loadgen: (self.user + self.system) / n,
     },
     redis: perRequest,
+    cpuShare,
   };
 }
 

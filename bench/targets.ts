@@ -1,3 +1,4 @@
+import { cpuGot, pct, throttledShare } from './machine-check.js';
 import type { BenchReport, ModelReport, RunRecord, TargetResult } from './types.js';
 
 /** Finds the run of one series at one concurrency. */
@@ -28,7 +29,9 @@ export function judgeTargets(report: Pick<BenchReport, 'models'>): TargetResult[
       ? {
           name: 'FAQ at c=1: p50 ≤ 1.0 ms end-to-end',
           pass: sy1.load.latencyMs.p50 <= 1.0,
-          detail: `p50 ${fmt(sy1.load.latencyMs.p50)} ms (OIP: ${fmt(runOf(faq, 'switchyard-oip', 1)?.load.latencyMs.p50 ?? NaN)} ms)`,
+          detail:
+            `p50 ${fmt(sy1.load.latencyMs.p50)} ms (OIP: ${fmt(runOf(faq, 'switchyard-oip', 1)?.load.latencyMs.p50 ?? NaN)} ms)` +
+            throttleNote([sy1]),
         }
       : { name: 'FAQ at c=1: p50 ≤ 1.0 ms end-to-end', pass: null, detail: 'not measured' },
   );
@@ -38,7 +41,9 @@ export function judgeTargets(report: Pick<BenchReport, 'models'>): TargetResult[
     targets.push({
       name: 'Redis CPU ≤ 100 µs per scored request (FAQ, Switchyard, every concurrency)',
       pass: worst <= 100,
-      detail: redisRuns.map((r) => `c=${r.load.connections}: ${fmt(r.redis!.cpuUs, 0)} µs`).join(', '),
+      detail:
+        redisRuns.map((r) => `c=${r.load.connections}: ${fmt(r.redis!.cpuUs, 0)} µs`).join(', ') +
+        throttleNote(redisRuns),
     });
   } else {
     targets.push({ name: 'Redis CPU ≤ 100 µs per scored request', pass: null, detail: 'not measured' });
@@ -60,7 +65,8 @@ export function judgeTargets(report: Pick<BenchReport, 'models'>): TargetResult[
       detail: best
         ? `${fmt(best.load.throughput, 1)} req/s at c=${best.load.connections} vs ${fmt(limit, 1)} items/s ` +
           `(batch ${resnet.inProcess.best.batch}) = ${fmt(ratio * 100, 0)}%; vs best batch ≤ max_batch_size ` +
-          `(${resnet.inProcess.bestAllowed.batch}): ${fmt((best.load.throughput / resnet.inProcess.bestAllowed.itemsPerS) * 100, 0)}%`
+          `(${resnet.inProcess.bestAllowed.batch}): ${fmt((best.load.throughput / resnet.inProcess.bestAllowed.itemsPerS) * 100, 0)}%` +
+          throttleNote([best])
         : 'no Switchyard run',
     });
   }
@@ -73,6 +79,14 @@ function ratioTarget(name: string, a: RunRecord | undefined, b: RunRecord | unde
   return {
     name,
     pass: ratio >= min,
-    detail: `${fmt(a.load.throughput, 0)} vs ${fmt(b.load.throughput, 0)} req/s = ${fmt(ratio)}×`,
+    detail: `${fmt(a.load.throughput, 0)} vs ${fmt(b.load.throughput, 0)} req/s = ${fmt(ratio)}×${throttleNote([a, b])}`,
   };
+}
+
+/** Names the runs a target rests on that the host throttled (see MachineCheck); '' when none was. */
+export function throttleNote(runs: (RunRecord | undefined)[]): string {
+  const hit = runs.filter((r): r is RunRecord => r?.cpuShare !== undefined && throttledShare(r.cpuShare));
+  if (hit.length === 0) return '';
+  const which = hit.map((r) => `${r.series} c=${r.load.connections} got ${pct(cpuGot(r.cpuShare!)!)}`).join(', ');
+  return ` — not representative: the host took the CPU away during ${which}`;
 }

@@ -1,4 +1,5 @@
 import type { InProcessResult } from './in-process.js';
+import type { MachineCheck } from './machine-check.js';
 import type { LoadResult } from './load.js';
 import type { RedisPerRequest } from './redis.js';
 import type { SystemName } from './systems.js';
@@ -25,6 +26,11 @@ export interface RunRecord {
   cpuUs: CpuPerRequest;
   /** Only for systems that use Redis. */
   redis?: RedisPerRequest;
+  /**
+   * Share of the cores' wall time the kernel accounted during the run, and of it steal (see
+   * MachineCheck): below 0.9 the host took the CPU away and the run is not representative.
+   */
+  cpuShare?: { accounted: number; steal: number };
 }
 
 export interface ModelReport {
@@ -68,6 +74,8 @@ export interface BenchReport {
     privateRedis: boolean;
     loadAverageBefore: number[];
     loadAverageAfter: number[];
+    /** Whether the machine gave the run its CPU (absent from reports of older versions). */
+    check?: MachineCheck;
   };
   /** How the numbers are obtained, in words, for the report. */
   method: string[];

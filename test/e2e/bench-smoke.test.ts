@@ -15,6 +15,7 @@ interface SmokeReport {
     runs: { series: string; load: { connections: number; throughput: number; ok: number } }[];
   }[];
   targets: { name: string; pass: boolean | null; detail: string }[];
+  machine: { check?: { accounted?: number; probes: { when: string; ran: number }[] } };
 }
 
 /**
@@ -26,7 +27,7 @@ describe('benchmark (--smoke)', () => {
   const out = mkdtempSync(join(tmpdir(), 'sy-bench-'));
   after(() => rmSync(out, { recursive: true, force: true }));
 
-  it('runs, exits 0 and writes report.json, report.md and chart.svg', { timeout: 280_000 }, async () => {
+  it('runs, exits 0 and writes report.json, report.md and chart.svg', { timeout: 600_000 }, async () => {
     const child = spawn(
       process.execPath,
       [resolve('dist/bench/run.js'), '--smoke', '--out', out, '--redis-url', REDIS_URL],
@@ -64,6 +65,14 @@ describe('benchmark (--smoke)', () => {
         `${series} has non-zero throughput`,
       );
     }
+    // The machine check ran at both ends and measured the CPU the kernel accounted over the run.
+    const check = report.machine.check;
+    assert.deepEqual(
+      check?.probes.map((p) => p.when),
+      ['start', 'end'],
+    );
+    assert.ok(check.probes.every((p) => p.ran >= 0 && p.ran <= 1));
+    assert.ok(typeof check.accounted === 'number' && check.accounted > 0, 'CPU accounted over the run');
     assert.ok(report.targets.length >= 5);
     for (const t of report.targets) assert.ok(t.pass === null || typeof t.pass === 'boolean', t.name);
     assert.match(readFileSync(join(out, 'chart.svg'), 'utf8'), /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);

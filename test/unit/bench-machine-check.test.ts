@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { judgeTargets, throttleNote } from '../../bench/targets.js';
+import type { RunRecord } from '../../bench/types.js';
+import {
+  cpuGot,
+  cpuShares,
+  describeCheck,
+  parseCpuTicks,
+  spinProbe,
+  throttledShare,
+  throttledWarning,
+  type MachineCheck,
+} from '../../bench/machine-check.js';
+
+const STAT = `cpu  91805 0 50984 55931 2303 0 19236 29957 0 0
+cpu0 45000 0 25000 28000 1000 0 9000 15000 0 0
+intr 123
+`;
+
+const healthy: MachineCheck = {
+  accounted: 0.99,
+  steal: 0.01,
+  probes: [
+    { when: 'start', wallMs: 1000, ran: 0.998, longestStallMs: 1.5 },
+    { when: 'end', wallMs: 1000, ran: 0.995, longestStallMs: 3 },
+  ],
+};
+
+describe('bench machine check', () => {
+  it('reads the aggregate cpu line of /proc/stat: all eight states, steal last', () => {
+    assert.deepEqual(parseCpuTicks(STAT), {
+      total: 91805 + 50984 + 55931 + 2303 + 19236 + 29957,
+      steal: 29957,
+    });
+    assert.equal(parseCpuTicks('intr 1\n'), undefined);
+    assert.equal(parseCpuTicks('cpu  1 2 x 4 5 6 7 8\n'), undefined);
+  });
+
+  it('divides the accounted ticks by what the cores could have accounted in the wall time', () => {
+    // 10 s on 2 cores at 100 ticks/s = 2000 possible ticks; 1000 accounted, 100 of them steal.
+    const shares = cpuShares({ total: 5000, steal: 50 }, { total: 6000, steal: 150 }, 10_000, 2);
+    assert.equal(shares.accounted, 0.5);
+    assert.equal(shares.steal, 0.05);
+  });
+
+  it('says nothing about a machine that gave the run its CPU', () => {
+    assert.equal(throttledWarning(healthy), undefined);
+    assert.equal(throttledWarning(undefined), undefined);
+    assert.match(describeCheck(healthy), /accounted over the run 99% .*steal 1%.*busy loop at the start: ran 100%/);
+  });
+
+  it('warns when the kernel accounted too little of the wall time', () => {
+    const warning = throttledWarning({ ...healthy, accounted: 0.5, steal: 0.04 });
+    assert.match(warning ?? '', /throttled.*accounted 50% .*steal 4%.*not representative/);
+  });
+
+  it('warns when a busy loop was stalled, naming the probe and its longest stall', () => {
+    const stalled = {
+      ...healthy,
+      probes: [healthy.probes[0]!, { when: 'end' as const, wallMs: 1000, ran: 0.97, longestStallMs: 804 }],
+    };
+    const warning = throttledWarning(stalled) ?? '';
+    assert.match(warning, /busy loop at the end ran 97% of 1\.0 s \(longest stall 804 ms\)/);
+    assert.doesNotMatch(warning, /at the start/);
+    const slow = { ...healthy, probes: [{ when: 'start' as const, wallMs: 1000, ran: 0.6, longestStallMs: 40 }] };
+    assert.match(throttledWarning(slow) ?? '', /at the start ran 60%/);
+  });
+
+  it('spins for the time asked and reports shares between 0 and 1', () => {
+    const probe = spinProbe('start', 50);
+    assert.equal(probe.when, 'start');
+    assert.ok(probe.wallMs >= 50, `wall ${probe.wallMs}`);
+    assert.ok(probe.ran >= 0 && probe.ran <= 1, `ran ${probe.ran}`);
+    assert.ok(probe.longestStallMs >= 0 && probe.longestStallMs <= probe.wallMs);
+  });
+
+  it('counts steal as CPU the guest did not get', () => {
+    assert.equal(cpuGot({ accounted: 1, steal: 0.25 }), 0.75);
+    assert.equal(throttledShare({ accounted: 1, steal: 0.25 }), true, 'a host that reports steal');
+    assert.equal(throttledShare({ accounted: 0.6, steal: 0 }), true, 'a host that accounts nothing');
+    assert.equal(throttledShare({ accounted: 0.99, steal: 0.02 }), false);
+    assert.match(throttledWarning({ accounted: 1, steal: 0.3, probes: [] }) ?? '', /steal 30%/);
+  });
+
+  it('marks the targets whose runs the host throttled, and only those', () => {
+    const run = (series: string, c: number, throughput: number, got: number): RunRecord => ({
+      model: 'faq',
+      system: series === 'naive' ? 'naive' : 'switchyard',
+      route: 'friendly',
+      series,
+      load: { connections: c, throughput, ok: 100, latencyMs: { p50: 0.9, p90: 1, p99: 2 } } as RunRecord['load'],
+      cpuUs: { front: 1, loadgen: 1 },
+      cpuShare: { accounted: got, steal: 0 },
+    });
+    assert.equal(throttleNote([run('naive', 32, 1000, 0.97), undefined]), '');
+    const targets = judgeTargets({
+      models: [
+        {
+          model: 'faq',
+          runs: [run('switchyard', 32, 3000, 0.98), run('naive', 32, 1000, 0.52), run('switchyard', 1, 900, 0.99)],
+        },
+      ],
+    });
+    const naive = targets.find((t) => t.name.includes('naive'))!;
+    assert.equal(naive.pass, true, 'still judged on what was measured');
+    assert.match(naive.detail, /3\.00× — not representative: the host took the CPU away during naive c=32 got 52%$/);
+    const latency = targets.find((t) => t.name.includes('c=1'))!;
+    assert.doesNotMatch(latency.detail, /not representative/);
+  });
+});
