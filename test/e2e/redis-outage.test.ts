@@ -48,7 +48,7 @@ describe('Redis outage', () => {
       for (const o of during) {
         assert.equal(o.status, 503, JSON.stringify(o.body));
         assert.equal(typeof o.body.error, 'string');
-        assert.ok(o.ms < 2000, `503 came back in ${fmt(o.ms)} ms (no hang)`);
+        assert.ok(o.ms < 4500, `503 came back in ${fmt(o.ms)} ms, before the 5 s deadline (no hang)`);
       }
       const ready = await send(`${api.url}/v2/health/ready`, undefined, { method: 'GET' });
       console.log(`# API readiness while Redis is down: ${ready.status} ${JSON.stringify(ready.body)}`);
@@ -89,6 +89,9 @@ describe('Redis outage', () => {
           `lost ${all.filter((o) => o.status === 0).length}`,
       );
       assert.equal(all.filter((o) => o.status === 0).length, 0, 'lost 0: every request got an answer');
+      // Until the worker has announced itself to the empty Redis, the model is unavailable
+      // (503, which clients retry), never unknown (404, which they take as final).
+      assert.equal(counts[404] ?? 0, 0, `no 404 while the catalog refills: ${JSON.stringify(counts)}`);
     }));
 
   it('warns when Redis may evict keys (maxmemory-policy other than noeviction)', () =>

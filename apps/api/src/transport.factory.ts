@@ -21,7 +21,12 @@ const logger = new Logger('Transport');
 export async function createTransport(env: ApiEnv): Promise<ScoringTransport> {
   if (env.REDIS_URL) {
     const instanceId = `${process.env.HOSTNAME ?? 'api'}-${process.pid}-${randomUUID().slice(0, 8)}`;
-    const transport = await RedisTransport.connect({ url: env.REDIS_URL, prefix: env.REDIS_PREFIX, instanceId });
+    const transport = await RedisTransport.connect({
+      url: env.REDIS_URL,
+      prefix: env.REDIS_PREFIX,
+      instanceId,
+      liveWindowMs: env.WORKER_LIVENESS_MS,
+    });
     logger.log(`distributed mode: Redis ${redact(env.REDIS_URL)}, replies on ${transport.replyTo}`);
     const warning = await evictionPolicyWarning(transport.redis);
     if (warning) logger.warn(`!!! ${warning}`);

@@ -76,6 +76,19 @@ export class ApiEnv extends CommonEnv {
   MAX_INFLIGHT_REQUESTS = 10_000;
 
   /**
+   * A worker whose last heartbeat (every 2 s) is older than this is not counted as live; with
+   * none live, a model's requests get 503. Raise it where hosts stall processes for seconds
+   * (an overcommitted VM, a model whose load blocks the event loop); a crashed worker is then
+   * noticed later, its requests meanwhile ending in 504 at their deadline.
+   * @defaultValue 6000
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(4000)
+  @Max(600_000)
+  WORKER_LIVENESS_MS = 6000;
+
+  /**
    * On SIGTERM: answer not-ready for this long before closing the listener, so a load
    * balancer stops sending new requests first. (Kubernetes: or use a preStop sleep.)
    * @defaultValue 0

@@ -17,6 +17,8 @@ export interface RedisTransportOptions {
   prefix: string;
   /** Unique per API process; names its reply channel. */
   instanceId: string;
+  /** A worker whose last heartbeat is older is not counted as live. @defaultValue LIVE_WINDOW_MS (6000) */
+  liveWindowMs?: number;
 }
 
 interface QueueEntry {
@@ -63,7 +65,7 @@ export class RedisTransport implements ScoringTransport {
   ) {
     this.keys = new RedisKeys(options.prefix);
     this.replyTo = this.keys.replyChannel(options.instanceId);
-    this.catalogReader = new RedisCatalogReader(producer, this.keys);
+    this.catalogReader = new RedisCatalogReader(producer, this.keys, { liveWindowMs: options.liveWindowMs });
     this.depths = new QueueDepthSampler(producer, (model) => {
       const { queue } = this.queueFor(model);
       return {

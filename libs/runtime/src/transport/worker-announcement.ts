@@ -38,7 +38,7 @@ export interface WorkerStatsSnapshot {
 
 /** How often workers announce themselves. */
 export const HEARTBEAT_MS = 2000;
-/** A worker silent for longer is not counted as live. */
+/** A worker silent for longer is not counted as live (the API's `WORKER_LIVENESS_MS` default). */
 export const LIVE_WINDOW_MS = 3 * HEARTBEAT_MS;
 /** A worker silent for longer is removed from the catalog. */
 export const FORGET_AFTER_MS = 24 * 3600 * 1000;
