@@ -73,7 +73,6 @@ describe('deadlines under overload', () => {
       let stall: Promise<number> | undefined;
       const stallWorker = async (): Promise<number> => {
         worker.signal('SIGSTOP');
-        const release = holdHeartbeat(redis, prefix, 'tight', worker.child.pid!);
         try {
           const stopAnswered = answered;
           await eventually(
@@ -87,15 +86,19 @@ describe('deadlines under overload', () => {
           return (await waitingRequests(redis, prefix, 'tight')).filter((r) => r.deadline < now).length;
         } finally {
           worker.signal('SIGCONT');
-          await release();
         }
       };
+      // The worker's announcement is kept fresh for the whole burst, not only while it is
+      // stopped: on a starved machine its own 2 s heartbeat can lapse past the API's liveness
+      // window while it works through the backlog, and the API would refuse requests (503) as
+      // if it had died. Liveness is tested on its own (worker-crash); this test is about deadlines.
+      const release = holdHeartbeat(redis, prefix, 'tight', worker.child.pid!);
       const started = performance.now();
       const outcomes = await runBounded(burst, concurrency, async (i) => {
         const o = await send(url, sumRequest([i, 0, 0, 0], [0, 0, 0, i]), { timeoutMs: 180_000 });
         if (++answered === 100) stall = stallWorker();
         return o;
-      });
+      }).finally(release);
       const wall = performance.now() - started;
       const staleAtResume = await stall!;
       const counts = report(
@@ -108,7 +111,12 @@ describe('deadlines under overload', () => {
       const ok = counts[200] ?? 0;
       const timedOut = counts[504] ?? 0;
       const unexpected = Object.keys(counts).filter((s) => !['200', '429', '504'].includes(s));
-      assert.deepEqual(unexpected, [], `only 200, 429 and 504, lost 0 (got ${JSON.stringify(counts)})`);
+      const examples = outcomes.filter((o) => unexpected.includes(String(o.status))).slice(0, 3);
+      assert.deepEqual(
+        unexpected,
+        [],
+        `only 200, 429 and 504, lost 0 (got ${JSON.stringify(counts)}; e.g. ${JSON.stringify(examples.map((o) => o.body))})`,
+      );
       assert.ok(timedOut > 0, 'the load was above capacity: some requests missed their deadline');
       assert.ok(staleAtResume > 0, 'jobs went stale in the queue');
       for (const o of outcomes.filter((o) => o.status === 504)) assert.match(o.body.error, /deadline/);

@@ -82,8 +82,15 @@ function launch(name: string, entry: string, env: Record<string, string>, port: 
 /** Starts an API process; distributed when `REDIS_URL` is in env, embedded otherwise. */
 export async function startApi(env: Record<string, string>, opts: { wait?: boolean } = {}): Promise<ServiceProcess> {
   const port = await freePort();
-  // Auth is off unless a test turns it on (AUTH=on with ADMIN_API_KEY).
-  const api = launch('api', 'dist/apps/api/src/main.js', { PORT: String(port), AUTH: 'off', ...env }, port);
+  // Auth is off unless a test turns it on (AUTH=on with ADMIN_API_KEY). Workers count as live
+  // for 30 s after a heartbeat, not 6: on a starved CI host a busy worker's 2 s heartbeat was
+  // seen to lapse for longer, and the API refused its requests (503) as if it had died.
+  const api = launch(
+    'api',
+    'dist/apps/api/src/main.js',
+    { PORT: String(port), AUTH: 'off', WORKER_LIVENESS_MS: '30000', ...env },
+    port,
+  );
   if (opts.wait !== false) await api.waitReady('/v2/health/ready');
   return api;
 }
