@@ -14,7 +14,11 @@ export interface BenchOptions {
   smoke: boolean;
   /** `--duration <s>`: seconds of load per measured run. @defaultValue 10 (1 with --smoke) */
   durationS: number;
-  /** `--warmup <s>`: seconds of unmeasured load before each system's runs. @defaultValue 2 (0.5 with --smoke) */
+  /**
+   * `--warmup <s>`: seconds of unmeasured load (c=8) before each system's runs of a route. After
+   * 2 s the FAQ path still ran at 40% of its steady throughput, and c=1 took ~12 s more to settle.
+   * @defaultValue 10 (0.5 with --smoke)
+   */
   warmupS: number;
   /** `--only <part>` (repeatable, or comma-separated): parts to run. @defaultValue all */
   parts: Part[];
@@ -61,7 +65,7 @@ export function parseOptions(argv: string[], now = new Date()): BenchOptions {
   return {
     smoke,
     durationS: duration ?? (smoke ? 1 : 10),
-    warmupS: warmup !== undefined && Number.isFinite(warmup) && warmup >= 0 ? warmup : smoke ? 0.5 : 2,
+    warmupS: warmup !== undefined && Number.isFinite(warmup) && warmup >= 0 ? warmup : smoke ? 0.5 : 10,
     parts: smoke ? ['faq'] : parts.length > 0 ? [...new Set(parts)] : [...ALL_PARTS],
     concurrency: smoke ? [1, 8] : [1, 8, 32, 128],
     outDir: resolve(out ?? `bench/results/${stamp}`),
