@@ -2,9 +2,9 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Logger as PinoLogger } from 'nestjs-pino';
+import { Logger as NestPinoLogger, PinoLogger } from 'nestjs-pino';
 import { ApiEnv, ConfigError, parseEnv } from '#runtime';
-import { Tracing } from '#telemetry';
+import { installAccessLog, Tracing } from '#telemetry';
 import { AppModule } from './app.module.js';
 import { authEnabled, checkAuthSettings } from './auth/auth-settings.js';
 import multipart from '@fastify/multipart';
@@ -27,13 +27,14 @@ async function bootstrap(): Promise<void> {
   const adapter = new FastifyAdapter({ bodyLimit: env.BODY_LIMIT_BYTES });
   configureBodyParsing(adapter.getInstance(), env.BODY_LIMIT_BYTES);
   installHttpTelemetry(adapter.getInstance(), telemetry.metrics, tracing);
+  installAccessLog(adapter.getInstance(), () => PinoLogger.root);
   const root = withObservability(AppModule.forRoot(env, transport), env, telemetry);
   const app = await NestFactory.create<NestFastifyApplication>(root, adapter, {
     bufferLogs: true,
     // Body parsers are ours (configureBodyParsing): JSON behind a depth check, images raw.
     bodyParser: false,
   });
-  app.useLogger(app.get(PinoLogger));
+  app.useLogger(app.get(NestPinoLogger));
   await app.register(multipart, { limits: { fileSize: env.BODY_LIMIT_BYTES, files: 4096, fields: 4096 } });
   await mountQueueBoard(app, env, transport);
   setupOpenApi(app);

@@ -1,6 +1,7 @@
 export * from './capture/payload-capture.js';
 export * from './capture/rotating-writer.js';
 export * from './logging/logger-params.js';
+export * from './logging/access-log.js';
 export * from './metrics/api-metrics.js';
 export * from './metrics/labels.js';
 export * from './metrics/registry.js';

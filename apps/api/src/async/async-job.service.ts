@@ -11,6 +11,7 @@ import {
 } from '#contracts';
 import { ApiEnv, SCORING_TRANSPORT, type CatalogEntry, type ScoringTransport } from '#runtime';
 import { assertQueueRoom, effectiveTimeout, parsePriority, type ScoreRequest } from '../inference/scoring.service.js';
+import { jobObservations } from '../observability/request-scope.js';
 import { ASYNC_BACKEND, type AsyncBackend } from './async-backend.js';
 import { acceptAsync } from './async-reply.js';
 import { statusBody } from './job-view.js';
@@ -86,6 +87,7 @@ export class AsyncJobService {
       ttlS,
       callbackUrl,
     };
+    if (request.observation) jobObservations.set(job, request.observation);
     await this.backend.submit(job, record);
     const location = `/v1/jobs/${id}`;
     acceptAsync(res, location);

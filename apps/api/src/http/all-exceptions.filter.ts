@@ -11,7 +11,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const { status, body, headers } = errorBody(exception);
     if (status >= 500 && status !== 503 && status !== 504) {
-      this.logger.error((exception as Error)?.stack ?? String(exception));
+      const what = (exception as Error)?.stack ?? String(exception);
+      this.logger.error(`request ${reply.request.id} (${reply.request.method} ${reply.request.url}): ${what}`);
     }
     void reply.status(status).headers(headers).send(body);
   }

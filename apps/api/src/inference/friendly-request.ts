@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { ScoringError } from '#contracts';
 import type { CatalogEntry } from '#runtime';
 import { readFriendlyInput, type FriendlyInput } from './friendly-input.js';
+import { observations } from '../observability/request-scope.js';
 import type { ScoreRequest } from './scoring.service.js';
 
 /**
@@ -34,6 +35,7 @@ export async function friendlyRequest(
     parameters: input.topK !== undefined ? { top_k: input.topK } : undefined,
     timeoutMs: input.timeoutMs ?? req.headers['x-timeout-ms'],
     priority: input.priority ?? req.headers['x-priority'],
+    observation: observations.get(req.raw),
   };
   return { request, input };
 }

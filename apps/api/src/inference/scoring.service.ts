@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { ScoringError, type ScoringJob, type ScoringSuccess } from '#contracts';
 import { ApiEnv, SCORING_TRANSPORT, type CatalogEntry, type ScoringTransport } from '#runtime';
+import { jobObservations, type RequestObservation } from '../observability/request-scope.js';
 
 /** A scoring request as the controllers hand it over, already validated. */
 export interface ScoreRequest {
@@ -22,6 +23,8 @@ export interface ScoreRequest {
   deployment?: string;
   /** A mirrored copy: computed and measured, answer discarded. */
   mirror?: boolean;
+  /** The HTTP request's observation: its job and reply label the request's metrics and spans. */
+  observation?: RequestObservation;
 }
 
 /**
@@ -102,6 +105,7 @@ export class ScoringService {
       deadline: acceptedAt + timeoutMs,
       acceptedAt,
     };
+    if (request.observation) jobObservations.set(job, request.observation);
     const reply = await this.transport.submit(job, signal);
     if (!reply.ok) throw new ScoringError(reply.status, reply.error);
     reply.timings.total = Date.now() - acceptedAt;

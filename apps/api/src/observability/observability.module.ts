@@ -21,14 +21,7 @@ export class ObservabilityModule {
       module: ObservabilityModule,
       global: true,
       imports: [
-        LoggerModule.forRoot(
-          loggerParams({
-            level: env.LOG_LEVEL,
-            format: env.LOG_FORMAT,
-            service: 'switchyard-api',
-            traced: telemetry.tracing.enabled,
-          }),
-        ),
+        LoggerModule.forRoot(loggerParams({ level: env.LOG_LEVEL, format: env.LOG_FORMAT, service: 'switchyard-api' })),
         TerminusModule.forRoot({ logger: false }),
       ],
       controllers: [MetricsController],

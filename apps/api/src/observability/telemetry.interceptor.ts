@@ -2,24 +2,24 @@ import { Injectable, type CallHandler, type ExecutionContext, type NestIntercept
 import { context as otelContext } from '@opentelemetry/api';
 import type { FastifyRequest } from 'fastify';
 import { Observable, type Subscription } from 'rxjs';
-import { observations, requestScope } from './request-scope.js';
+import { observations } from './request-scope.js';
 
 /**
- * Runs each route handler inside its request's observation (and trace context), so the
- * transport can label the request's metrics from its job and parent the enqueue span.
+ * With tracing on, runs each route handler inside its request's trace context, so spans made
+ * while handling it are children of the request's HTTP span. Without tracing there is no
+ * context to carry, and the handler runs as it is.
  */
 @Injectable()
 export class TelemetryInterceptor implements NestInterceptor {
   intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (ctx.getType() !== 'http') return next.handle();
-    const observation = observations.get(ctx.switchToHttp().getRequest<FastifyRequest>().raw);
-    if (!observation) return next.handle();
+    const traced = observations.get(ctx.switchToHttp().getRequest<FastifyRequest>().raw)?.context;
+    if (!traced) return next.handle();
     return new Observable((subscriber) => {
       let subscription: Subscription | undefined;
-      const run = (): void => {
+      otelContext.with(traced, () => {
         subscription = next.handle().subscribe(subscriber);
-      };
-      requestScope.run(observation, () => (observation.context ? otelContext.with(observation.context, run) : run()));
+      });
       return () => subscription?.unsubscribe();
     });
   }

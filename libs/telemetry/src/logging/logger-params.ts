@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { RequestMethod } from '@nestjs/common';
 import type { Params } from 'nestjs-pino';
 import { destination, stdTimeFunctions } from 'pino';
 import type { Options } from 'pino-http';
@@ -13,12 +12,6 @@ export interface LoggingOptions {
   format?: 'json' | 'pretty';
   /** `service` field of every line, e.g. `switchyard-api`. */
   service: string;
-  /**
-   * Requests get trace spans (the API with tracing on): their lines carry `trace_id`. Off, no
-   * per-request binding is computed (pino-http makes a child logger for each one it gets).
-   * @defaultValue false
-   */
-  traced?: boolean;
 }
 
 /** Health probes and metric scrapes: served, never logged. */
@@ -35,7 +28,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:/+=@-]{1,128}$/;
 /** Trace id of a request's HTTP span (set by the API's tracing), so logs and traces join up. */
 export const requestTraceIds = new WeakMap<IncomingMessage, string>();
 
-/** Paths redacted wherever they appear, as a second line of defence behind the serializers. */
+/** Paths redacted wherever they appear, as a second line of defence behind what each line picks. */
 const REDACT = [
   'req.headers.authorization',
   'req.headers["x-api-key"]',
@@ -53,31 +46,23 @@ const REDACT = [
 
 /**
  * nestjs-pino settings shared by the API and the workers: JSON lines (pretty on a terminal or
- * with LOG_FORMAT=pretty), a request id per request (`x-request-id` taken when sane, else a
- * UUID, and echoed in the response), one line per request except probes, and no headers or
- * bodies in any line (only method, URL, status, time and ids).
+ * with LOG_FORMAT=pretty), and no headers or bodies in any line.
+ *
+ * nestjs-pino's per-request middleware is not used (no routes): it gave each request a pino-http
+ * child logger and ran the handler in an AsyncLocalStorage, which together with Nest's
+ * middleware layer cost the API ~25% of its CPU per scoring request. The API writes one line
+ * per request itself instead (installAccessLog), with the request id (`x-request-id` taken
+ * when sane, else a UUID, and echoed: installHttpTelemetry).
  */
 export function loggerParams(options: LoggingOptions): Params {
   const pretty = options.format ? options.format === 'pretty' : Boolean(process.stdout.isTTY);
-  const http = httpOptions(options, pretty);
+  const root = rootOptions(options, pretty);
   return {
-    // nestjs-pino's default route pattern (`{/*splat}`) matches nothing on the Fastify adapter
-    // of Nest 12.5; this one matches every path, `/` included.
-    forRoutes: [{ path: '/{*splat}', method: RequestMethod.ALL }],
+    forRoutes: [],
     // JSON to stdout written synchronously (as console output is on Linux), so the last lines
     // before a signal-triggered exit are not lost; pretty output goes through pino-pretty.
-    pinoHttp: pretty ? http : [http, destination({ dest: 1, sync: true })],
+    pinoHttp: pretty ? root : [root, destination({ dest: 1, sync: true })],
   };
-}
-
-/**
- * pino-http's request id where nothing set one before (the API sets Fastify's request id in an
- * `onRequest` hook, which pino-http then takes): see `chooseRequestId`. Echoed back.
- */
-export function requestId(req: IncomingMessage, res: ServerResponse): string {
-  const id = chooseRequestId(req.headers['x-request-id']);
-  if (!res.headersSent) res.setHeader('x-request-id', id);
-  return id;
 }
 
 /** The client's `x-request-id` when acceptable (printable, no spaces, ≤ 128 chars), else a new UUID. */
@@ -85,13 +70,14 @@ export function chooseRequestId(given: unknown): string {
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
-/** pino-http options: the pino logger's own settings plus request logging. */
-function httpOptions(options: LoggingOptions, pretty: boolean): Options<IncomingMessage, ServerResponse> {
+/** The root logger's own settings (pino-http builds it from them; it logs no requests here). */
+function rootOptions(options: LoggingOptions, pretty: boolean): Options<IncomingMessage, ServerResponse> {
   return {
     level: options.level,
     base: { service: options.service, pid: process.pid },
     timestamp: stdTimeFunctions.isoTime,
     redact: { paths: REDACT, censor: '[redacted]' },
+    autoLogging: false,
     ...(pretty
       ? {
           transport: {
@@ -100,31 +86,5 @@ function httpOptions(options: LoggingOptions, pretty: boolean): Options<Incoming
           },
         }
       : {}),
-    genReqId: requestId,
-    customAttributeKeys: { reqId: 'request_id' },
-    quietReqLogger: true,
-    // Nest's middleware wrapper may rewrite `req.url`; `originalUrl` is the request's own.
-    autoLogging: {
-      ignore: (req: IncomingMessage & { originalUrl?: string }) => isProbe(req.originalUrl ?? req.url ?? ''),
-    },
-    customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) =>
-      err || res.statusCode >= 500 ? 'error' : 'info',
-    ...(options.traced
-      ? {
-          customProps: (req: IncomingMessage) => {
-            const traceId = requestTraceIds.get(req);
-            return traceId ? { trace_id: traceId } : {};
-          },
-        }
-      : {}),
-    serializers: {
-      req: (req: { id?: unknown; method?: string; url?: string; remoteAddress?: string }) => ({
-        id: req.id,
-        method: req.method,
-        url: req.url,
-        remoteAddress: req.remoteAddress,
-      }),
-      res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
-    },
   };
 }
