@@ -28,7 +28,9 @@ export class ObservabilityModule {
       providers: [
         { provide: ApiTelemetry, useValue: telemetry },
         { provide: METRICS_REGISTRY, useValue: telemetry.registry },
-        { provide: APP_INTERCEPTOR, useClass: TelemetryInterceptor },
+        // Only with tracing is there a context to carry into handlers; without an interceptor,
+        // Nest calls a handler directly instead of through an rxjs chain per request.
+        ...(telemetry.tracing.enabled ? [{ provide: APP_INTERCEPTOR, useClass: TelemetryInterceptor }] : []),
         TelemetryLifecycle,
       ],
       exports: [ApiTelemetry, TerminusModule],
