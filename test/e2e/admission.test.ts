@@ -95,6 +95,7 @@ describe('admission control and priority', () => {
     let settled = 0;
     let outcomes: Outcome[];
     let refusedBeforeResume: number;
+    let maxWaiting: number;
     try {
       const pending = Array.from({ length: count }, (_, i) =>
         send(`${target.url}/v2/models/${model}/infer`, sumRequest([i, i, i, i], [1, 2, 3, 4]), {
@@ -127,8 +128,9 @@ describe('admission control and priority', () => {
     } finally {
       worker.signal('SIGCONT');
       await release();
+      // Also on a failed assertion: the sampler's timer would keep the test file from exiting.
+      maxWaiting = await depth.stop();
     }
-    const maxWaiting = await depth.stop();
     // The worker computes exactly the admitted jobs: nothing refused was enqueued.
     const admitted = outcomes.filter((o) => o.status !== 429).length;
     await eventually('the worker has finished the admitted jobs', async () => {
