@@ -14,6 +14,7 @@ import {
   served,
   testRedis,
   total,
+  unblockLaneRead,
   waitingJobs,
 } from './support/queues.js';
 import { REDIS_URL, deletePrefix, freshPrefix } from './support/redis.js';
@@ -97,6 +98,7 @@ describe('admission control and priority', () => {
     let refusedBeforeResume: number;
     let maxWaiting: number;
     try {
+      await unblockLaneRead(redis, prefix, model, worker.child.pid!);
       const pending = Array.from({ length: count }, (_, i) =>
         send(`${target.url}/v2/models/${model}/infer`, sumRequest([i, i, i, i], [1, 2, 3, 4]), {
           timeoutMs: 60_000,

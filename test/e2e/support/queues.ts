@@ -150,6 +150,31 @@ export function holdHeartbeat(redis: Redis, prefix: string, model: string, pid: 
   };
 }
 
+/**
+ * Wakes a SIGSTOPped worker's blocked lane read. Left blocked, that `BLMOVE` takes the next
+ * envelope inside Redis although the worker cannot serve it, and the API's depth estimate
+ * counts nothing while no job waits in the lane or BullMQ: a burst could then look like an
+ * empty queue to admission. Woken, the read returns nothing, and the worker reads again once
+ * it resumes. A read sent just before the stop may reach Redis after a first look, so this
+ * looks until two looks in a row find it not blocked.
+ */
+export async function unblockLaneRead(redis: Redis, prefix: string, model: string, pid: number): Promise<void> {
+  const hash = await redis.hgetall(`${prefix}:_catalog:${model}`);
+  const workerId = Object.entries(hash).find(([, v]) => (JSON.parse(v) as { pid?: number }).pid === pid)?.[0];
+  if (!workerId) throw new Error(`no announcement of pid ${pid} for model ${model}`);
+  const name = `name=sy-worker-lane-${workerId} `;
+  for (let quiet = 0; quiet < 2;) {
+    const clients = ((await redis.client('LIST')) as string).split('\n');
+    const line = clients.find((l) => l.includes(name));
+    const blocked = line && /flags=\S*b/.test(line) ? /^id=(\d+)/.exec(line)?.[1] : undefined;
+    if (blocked) {
+      await redis.client('UNBLOCK', blocked);
+      quiet = 0;
+    } else quiet++;
+    await sleep(50);
+  }
+}
+
 /** What a worker has done with the jobs it took (its `GET /health/ready`). */
 export interface Served {
   succeeded: number;
