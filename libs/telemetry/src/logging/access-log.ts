@@ -14,11 +14,12 @@ export function installAccessLog(fastify: FastifyInstance, logger: () => Logger)
   // pino-http gives the root logger serializers for raw requests and responses under `req` and
   // `res`; the lines here carry plain objects under those keys, written as they are.
   const log = (): Logger => {
-    if (logger() !== root) {
-      root = logger();
-      access = root.child({}, { serializers: { req: asIs, res: asIs } });
+    const current = logger();
+    if (current !== root || !access) {
+      root = current;
+      access = current.child({}, { serializers: { req: asIs, res: asIs } });
     }
-    return access!;
+    return access;
   };
   fastify.addHook('onResponse', (request, reply, done) => {
     if (!isProbe(request.url)) {
