@@ -44,6 +44,8 @@ export class ModelWorkerService implements OnApplicationShutdown {
     const env = this.env;
     if (!env.REDIS_URL)
       throw new Error('REDIS_URL is required for a worker (npm start runs the embedded mode instead)');
+    // `blocking` is BullMQ's (its Worker and scripts); the reply pipelines go on `commands`,
+    // which BullMQ never touches: ioredis copies a connection's scripts onto each pipeline.
     const blocking = createRedis(env.REDIS_URL, 'worker', `sy-worker-${this.workerId}`);
     const commands = createRedis(env.REDIS_URL, 'worker', `sy-worker-cmd-${this.workerId}`);
     const subscriber = createRedis(env.REDIS_URL, 'subscriber', `sy-worker-sub-${this.workerId}`);
@@ -84,7 +86,7 @@ export class ModelWorkerService implements OnApplicationShutdown {
     );
     await this.consumer.followCancellations(subscriber, keys.cancelChannel(source.queue));
     if (source.reloadIfChanged) await this.followDeployment(subscriber, managementKeys.events, source);
-    this.telemetry.attach(this, source.queue, commands);
+    this.telemetry.attach(this, source.queue, commands, blocking);
     this.announcer = new WorkerAnnouncer(
       commands,
       keys,

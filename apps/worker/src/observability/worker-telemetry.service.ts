@@ -40,11 +40,19 @@ export class WorkerTelemetryService {
     }).install();
   }
 
-  /** The worker consumes `queue` now: its counts are read on the `commands` connection (shared). */
-  attach(worker: ServingWorker, queue: string, commands: Redis): void {
+  /**
+   * The worker consumes `queue` now. Its counts are read on shared connections: BullMQ's on
+   * the one BullMQ's Worker already uses (its scripts are defined there), the rest on
+   * `commands`, which stays free of scripts because ioredis copies them onto every pipeline.
+   */
+  attach(worker: ServingWorker, queue: string, commands: Redis, bullmqConnection: Redis): void {
     this.worker = worker;
     this.commands = commands;
-    this.queue = new Queue(queue, { connection: commands, prefix: this.env.REDIS_PREFIX, skipWaitingForReady: true });
+    this.queue = new Queue(queue, {
+      connection: bullmqConnection,
+      prefix: this.env.REDIS_PREFIX,
+      skipWaitingForReady: true,
+    });
     this.queue.on('error', () => undefined);
   }
 

@@ -62,6 +62,7 @@ export class RedisTransport implements ScoringTransport {
     private readonly options: RedisTransportOptions,
     private readonly producer: Redis,
     private readonly subscriber: Redis,
+    private readonly laneWriter: Redis,
   ) {
     this.keys = new RedisKeys(options.prefix);
     this.replyTo = this.keys.replyChannel(options.instanceId);
@@ -85,12 +86,15 @@ export class RedisTransport implements ScoringTransport {
   static async connect(options: RedisTransportOptions): Promise<RedisTransport> {
     const producer = createRedis(options.url, 'producer', `sy-api-${options.instanceId}`);
     const subscriber = createRedis(options.url, 'subscriber', `sy-api-sub-${options.instanceId}`);
+    // The lane's writes get a connection BullMQ never touches: ioredis copies every script
+    // defined on a connection onto each MULTI it makes, and BullMQ defines 64 (~45 µs a MULTI).
+    const laneWriter = createRedis(options.url, 'producer', `sy-api-lane-${options.instanceId}`);
+    const connections = [producer, subscriber, laneWriter];
     // Errors are reported through status and request outcomes; without a listener ioredis
     // would print every reconnect attempt as an unhandled error event.
-    producer.on('error', () => undefined);
-    subscriber.on('error', () => undefined);
-    await Promise.all([waitForRedis(producer, 10_000), waitForRedis(subscriber, 10_000)]);
-    const transport = new RedisTransport(options, producer, subscriber);
+    for (const c of connections) c.on('error', () => undefined);
+    await Promise.all(connections.map((c) => waitForRedis(c, 10_000)));
+    const transport = new RedisTransport(options, producer, subscriber, laneWriter);
     await subscriber.subscribe(transport.replyTo);
     return transport;
   }
@@ -159,7 +163,7 @@ export class RedisTransport implements ScoringTransport {
   }
 
   isHealthy(): boolean {
-    return this.producer.status === 'ready' && this.subscriber.status === 'ready';
+    return [this.producer, this.subscriber, this.laneWriter].every((c) => c.status === 'ready');
   }
 
   async close(): Promise<void> {
@@ -169,6 +173,7 @@ export class RedisTransport implements ScoringTransport {
     await Promise.all([...this.queues.values()].map((q) => q.queue.close()));
     this.subscriber.disconnect();
     this.producer.disconnect();
+    this.laneWriter.disconnect();
   }
 
   private queueFor(name: string): QueueEntry {
@@ -189,7 +194,7 @@ export class RedisTransport implements ScoringTransport {
         const laneJobs = submissions.filter((s) => s.lane).map((s) => s.job);
         const queued = submissions.filter((s) => !s.lane).map((s) => s.job);
         const [laneHolder, holders] = await Promise.all([
-          laneJobs.length > 0 ? addToLane(this.producer, lane, counter, laneJobs) : undefined,
+          laneJobs.length > 0 ? addToLane(this.laneWriter, lane, counter, laneJobs) : undefined,
           queued.length > 0
             ? addEnveloped(queue, queued).then(async (h) => {
                 await this.producer.incrby(counter, queued.length);
@@ -216,7 +221,7 @@ export class RedisTransport implements ScoringTransport {
       holder.cancelled++;
       const removed = async (): Promise<boolean> =>
         holder.lane
-          ? (await this.producer.lrem(this.keys.lane(queueName), 1, holder.lane)) === 1
+          ? (await this.laneWriter.lrem(this.keys.lane(queueName), 1, holder.lane)) === 1
           : (await queue.remove(holder.jobId)) === 1;
       if (holder.cancelled === holder.items && (await removed())) {
         await this.producer.decrby(this.keys.queuedRequests(queueName), holder.items);
