@@ -6,7 +6,7 @@ import { Fleet } from './support/fleet.js';
 import { fmt, report, runBounded, send, type Outcome } from './support/load.js';
 import { removeRepo, tempRepo } from './support/model-repo.js';
 import { FIXTURE_MODELS, sleep, type ServiceProcess } from './support/processes.js';
-import { eventually, heldJobs, served, takenBackJobs, testRedis } from './support/queues.js';
+import { eventually, heldJobs, laneHeldBy, served, takenBackJobs, testRedis } from './support/queues.js';
 import { REDIS_URL, deletePrefix, freshPrefix } from './support/redis.js';
 
 /**
@@ -60,14 +60,17 @@ describe('worker crash under load', () => {
       let kill: Promise<void> | undefined;
       // SIGKILL the victim at a moment it certainly holds jobs. Freeze it first (SIGSTOP) and
       // let the commands it already wrote reach Redis: a frozen worker can't finish a job, so
-      // if more jobs stay active than the survivor can hold, the victim holds the rest.
+      // if its own held list has an envelope, or more jobs stay active than the survivor can
+      // hold, the victim holds them. (An idle worker holds one envelope at a time: it finishes
+      // an envelope that drained the lane before reading again.)
+      const victimPid = victim.child.pid!;
       const killWhileHolding = async (): Promise<void> => {
         const until = Date.now() + 30_000;
         while (Date.now() < until) {
           victim.signal('SIGSTOP');
           await sleep(100);
           const active = await heldJobs(redis, prefix, 'durable');
-          if (active > SURVIVOR_HOLDS_AT_MOST) {
+          if (active > SURVIVOR_HOLDS_AT_MOST || (await laneHeldBy(redis, prefix, 'durable', victimPid)) > 0) {
             victim.signal('SIGKILL');
             killedAt = performance.now();
             heldAtKill = active;

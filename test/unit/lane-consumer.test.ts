@@ -60,6 +60,8 @@ describe('LaneConsumer (real Redis)', () => {
     t: TestContext,
     workerId: string,
     options: Partial<LaneConsumerOptions> = {},
+    /** Runs after an envelope is recorded as served; the envelope is served once it resolves. */
+    serving: (envelope: ScoringEnvelope) => Promise<void> = async () => undefined,
   ): Promise<{ served: [ScoringEnvelope, number][]; abandoned: ScoringEnvelope[]; errors: Error[] }> {
     const seen = {
       served: [] as [ScoringEnvelope, number][],
@@ -74,7 +76,10 @@ describe('LaneConsumer (real Redis)', () => {
       commands,
       keys,
       { queue, workerId, concurrency: 4, lockDurationMs: 1000, stalledIntervalMs: 100, ...options },
-      async (envelope, attempt) => void seen.served.push([envelope, attempt]),
+      async (envelope, attempt) => {
+        seen.served.push([envelope, attempt]);
+        await serving(envelope);
+      },
       async (envelope) => void seen.abandoned.push(envelope),
       (err) => seen.errors.push(err),
     );
@@ -99,6 +104,39 @@ describe('LaneConsumer (real Redis)', () => {
     await until('held list empty', async () => (await redis.llen(keys.laneHeld(queue, 'w1'))) === 0);
     assert.equal(await redis.llen(keys.lane(queue)), 0);
     assert.deepEqual(seen.errors, []);
+  });
+
+  it('serves an envelope that emptied the lane before reading again; reads on while envelopes wait', async (t) => {
+    const lane = keys.lane(queue);
+    const counter = keys.queuedRequests(queue);
+    const gates = new Map<string, () => void>();
+    const gate = (envelope: ScoringEnvelope): Promise<void> =>
+      new Promise<void>((r) => gates.set(envelope.items[0]!.id, r));
+    const seen = await consumer(t, 'w5', { idleFinishMs: 60_000 }, gate);
+    // Stopping waits for held envelopes: never leave one gated, whatever fails.
+    try {
+      await addToLane(redis, lane, counter, [job('first')]);
+      await until('the first served', () => gates.has('first'));
+      // Being served, with the lane empty after its move: the next envelope waits in the lane.
+      await addToLane(redis, lane, counter, [job('second')]);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(await redis.llen(lane), 1, 'no read while the envelope that drained the lane is served');
+      assert.equal(seen.served.length, 1);
+      gates.get('first')!();
+      await until('the second served once the first was', () => gates.has('second'));
+      // Two envelopes waiting at a read: the first's move leaves one behind, so reading goes on.
+      await addToLane(redis, lane, counter, [job('third')]);
+      await addToLane(redis, lane, counter, [job('fourth')]);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(await redis.llen(lane), 2, 'the read after the second waits for it');
+      gates.get('second')!();
+      await until('third and fourth served at once', () => gates.has('third') && gates.has('fourth'));
+      for (const id of ['third', 'fourth']) gates.get(id)!();
+      await until('held list empty', async () => (await redis.llen(keys.laneHeld(queue, 'w5'))) === 0);
+      assert.deepEqual(seen.errors, []);
+    } finally {
+      gates.forEach((open) => open());
+    }
   });
 
   it("takes back a dead worker's envelopes, and fails those taken back once already", async (t) => {

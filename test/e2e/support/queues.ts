@@ -64,6 +64,19 @@ export async function heldJobs(redis: Redis, prefix: string, model: string): Pro
   return lengths.reduce((a, b) => a + b, 0);
 }
 
+/** The id a worker process announced for a model (names its lane keys and connections). */
+export async function workerIdOf(redis: Redis, prefix: string, model: string, pid: number): Promise<string> {
+  const hash = await redis.hgetall(`${prefix}:_catalog:${model}`);
+  const workerId = Object.entries(hash).find(([, v]) => (JSON.parse(v) as { pid?: number }).pid === pid)?.[0];
+  if (!workerId) throw new Error(`no announcement of pid ${pid} for model ${model}`);
+  return workerId;
+}
+
+/** Lane envelopes one worker process holds (its held list). */
+export async function laneHeldBy(redis: Redis, prefix: string, model: string, pid: number): Promise<number> {
+  return redis.llen(`${prefix}:_lane:${model}:held:${await workerIdOf(redis, prefix, model, pid)}`);
+}
+
 /** Jobs taken back from workers that died holding them: BullMQ's stalled events plus the lane's count. */
 export async function takenBackJobs(redis: Redis, prefix: string, model: string): Promise<number> {
   const [events, lane] = await Promise.all([
@@ -159,9 +172,7 @@ export function holdHeartbeat(redis: Redis, prefix: string, model: string, pid: 
  * looks until two looks in a row find it not blocked.
  */
 export async function unblockLaneRead(redis: Redis, prefix: string, model: string, pid: number): Promise<void> {
-  const hash = await redis.hgetall(`${prefix}:_catalog:${model}`);
-  const workerId = Object.entries(hash).find(([, v]) => (JSON.parse(v) as { pid?: number }).pid === pid)?.[0];
-  if (!workerId) throw new Error(`no announcement of pid ${pid} for model ${model}`);
+  const workerId = await workerIdOf(redis, prefix, model, pid);
   const name = `name=sy-worker-lane-${workerId} `;
   for (let quiet = 0; quiet < 2;) {
     const clients = ((await redis.client('LIST')) as string).split('\n');

@@ -15,6 +15,11 @@ export interface LaneConsumerOptions {
   stalledIntervalMs: number;
   /** Times an envelope is taken back from a dead worker before its requests fail. @defaultValue 1 */
   maxTakenBack?: number;
+  /**
+   * ms an envelope whose move left the lane empty may take to be served before the next
+   * read goes out anyway (see LaneConsumer). @defaultValue 10
+   */
+  idleFinishMs?: number;
 }
 
 /**
@@ -60,6 +65,13 @@ if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 1 then redis.call('RPUSH', KEYS[2]
 return 0
 `;
 
+/** Resolves when `work` settles or after `ms`, whichever comes first. */
+async function finishedOrAfter(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work, new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
+
 /**
  * Consumes a queue's direct lane: the API's synchronous requests, enveloped, in a plain Redis
  * list. One `BLMOVE` takes an envelope and files it in this worker's held list in the same
@@ -67,7 +79,9 @@ return 0
  * once that key is gone any worker of the queue moves the held envelopes back to the lane
  * (BullMQ's stalled-job check, for the lane). Taking an envelope costs one round trip and
  * finishing it one more, against BullMQ's five scripts per job, which is what an idle or
- * lightly loaded queue pays per request.
+ * lightly loaded queue pays per request. When a move leaves the lane empty, the envelope is
+ * served before the next read (for up to `idleFinishMs`): at low load the read's socket write
+ * then comes after the reply instead of between a request and its reply.
  */
 export class LaneConsumer {
   private readonly held = new Set<string>();
@@ -150,40 +164,52 @@ export class LaneConsumer {
       while (this.held.size >= this.options.concurrency && !this.closing)
         await new Promise<void>((r) => this.slotFreed.push(r));
       if (this.closing) return;
-      let raw: string | null;
+      let next: { raw: string | null; left: number };
       try {
-        raw = await this.nextEntry();
+        next = await this.nextEntry();
       } catch (err) {
         if (this.closing) return;
         this.onError(err as Error);
         await new Promise((r) => setTimeout(r, 500));
         continue;
       }
-      if (raw !== null) this.take(raw);
+      if (next.raw === null) continue;
+      const served = this.take(next.raw);
+      // Nothing else waits: finish this envelope before the next read, so that read's socket
+      // write is not paid between this request and its reply (at low load it is the worker's
+      // costliest step). Once envelopes queue up, reads overlap serving again.
+      if (served && next.left === 0) await finishedOrAfter(served, this.options.idleFinishMs ?? 10);
     }
   }
 
-  /** BLMOVE, with the previous envelope's requests taken off the waiting count in the same write. */
-  private async nextEntry(): Promise<string | null> {
+  /**
+   * BLMOVE, with the previous envelope's requests taken off the waiting count in the same
+   * write, and the lane's length after the move.
+   */
+  private async nextEntry(): Promise<{ raw: string | null; left: number }> {
     const pipeline = this.blocking.pipeline();
     const countOff = this.toCountOff;
     this.toCountOff = 0;
     if (countOff > 0) pipeline.decrby(this.keys.counter, countOff);
     pipeline.blmove(this.keys.lane, this.keys.held, 'RIGHT', 'LEFT', 5);
+    pipeline.llen(this.keys.lane);
     const results = (await pipeline.exec()) ?? [];
-    const [err, raw] = results[results.length - 1] ?? [new Error('lane read aborted'), null];
+    const aborted: [Error, null] = [new Error('lane read aborted'), null];
+    const [err, raw] = results[results.length - 2] ?? aborted;
     if (err) throw err;
-    return raw as string | null;
+    const [, left] = results[results.length - 1] ?? aborted;
+    return { raw: raw as string | null, left: typeof left === 'number' ? left : 0 };
   }
 
-  private take(raw: string): void {
+  /** Serves an entry; resolves once it is served (undefined when it was unreadable). */
+  private take(raw: string): Promise<void> | undefined {
     let entry: LaneEntry;
     try {
       entry = decodeLaneEntry(raw);
     } catch (err) {
       this.onError(new Error(`dropped an unreadable lane entry: ${(err as Error).message}`));
       void this.commands.lrem(this.keys.held, 1, raw).catch(() => 0);
-      return;
+      return undefined;
     }
     this.held.add(raw);
     // Taken back from a dead worker: counted off at its first pick-up already.
@@ -193,7 +219,7 @@ export class LaneConsumer {
       released = true;
       pipeline.lrem(this.keys.held, 1, raw);
     };
-    void this.serve(entry.envelope, entry.takenBack + 1, release)
+    return this.serve(entry.envelope, entry.takenBack + 1, release)
       .catch((err: Error) => this.onError(err))
       .finally(() => {
         // Normally filed off with its last reply; if serving failed before that, now.
