@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { isEnvelope, type ScoringJob, type ScoringReply } from '../../libs/contracts/src/index.js';
 import { addEnveloped, type BulkJob } from '../../libs/runtime/src/transport/envelope-adds.js';
 import { RedisKeys, waitingRequests } from '../../libs/runtime/src/transport/redis-keys.js';
-import { ReplyPublisher } from '../../libs/runtime/src/transport/reply-publisher.js';
+import { ReplyPublisher, type AlsoSend } from '../../libs/runtime/src/transport/reply-publisher.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -111,5 +111,54 @@ describe('ReplyPublisher (real Redis)', () => {
     const ttl = await redis.pttl(keys.missedReply('4'));
     assert.ok(ttl > 2_000 && ttl <= 7_000, `kept until the deadline plus grace (pttl ${ttl})`);
     assert.equal(await redis.exists(keys.missedReply('1')), 0, 'received replies are not kept');
+  });
+
+  it('lets a connection that is about to write carry a flush; its results come before that write is done', async () => {
+    const publisher = new ReplyPublisher(redis, keys);
+    const carrier = new Redis(REDIS_URL);
+    try {
+      const released = `${prefix}:released`;
+      let carried: Promise<unknown> | undefined;
+      let carriedDone = false;
+      const also = (accept: boolean): AlsoSend => ({
+        add: (pipeline) => void pipeline.incr(released),
+        carry: (flush) => {
+          if (!accept) return false;
+          // A write that blocks after the flush, like the lane's next read.
+          const pipeline = carrier.pipeline();
+          flush(pipeline);
+          pipeline.blpop(`${prefix}:wake`, 5);
+          carried = pipeline.exec().then(() => (carriedDone = true));
+          return true;
+        },
+      });
+      const reply = (id: string): ScoringReply => ({ id, ok: false, status: 400, error: 'x' });
+      const deadline = Date.now() + 2_000;
+      assert.equal(await publisher.publish(`${prefix}:a`, reply('5'), deadline, also(true)), 1);
+      assert.ok(carried, 'the carrier took the flush');
+      assert.equal(carriedDone, false, 'the receivers were known while the carried write still blocked');
+      assert.equal(await redis.get(released), '1', 'what rides along went with it');
+      await redis.lpush(`${prefix}:wake`, '1');
+      await carried;
+      assert.equal(
+        await publisher.publish(`${prefix}:nobody`, reply('6'), deadline, also(true)),
+        0,
+        'an unreceived carried reply is counted as such',
+      );
+      assert.equal(await redis.exists(keys.missedReply('6')), 1, '... and kept');
+      // Declined: the flush goes out on the publisher's own connection.
+      assert.equal(await publisher.publish(`${prefix}:a`, reply('7'), deadline, also(false)), 1);
+      assert.equal(await redis.get(released), '3');
+      await redis.lpush(`${prefix}:wake`, '2');
+      await carried;
+      for (let i = 0; i < 50 && !messages.some((m) => (m.body as ScoringReply).id === '7'); i++)
+        await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(
+        messages.filter((m) => ['5', '7'].includes((m.body as ScoringReply).id)).map((m) => m.channel),
+        [`${prefix}:a`, `${prefix}:a`],
+      );
+    } finally {
+      carrier.disconnect();
+    }
   });
 });

@@ -6,6 +6,7 @@ import { addToLane } from '../../libs/runtime/src/transport/envelope-adds.js';
 import { LaneConsumer, type LaneConsumerOptions } from '../../libs/runtime/src/transport/lane-consumer.js';
 import { decodeLaneEntry, encodeLaneEntry } from '../../libs/runtime/src/transport/lane-entry.js';
 import { RedisKeys } from '../../libs/runtime/src/transport/redis-keys.js';
+import { ReplyPublisher, type AlsoSend } from '../../libs/runtime/src/transport/reply-publisher.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -60,25 +61,36 @@ describe('LaneConsumer (real Redis)', () => {
     t: TestContext,
     workerId: string,
     options: Partial<LaneConsumerOptions> = {},
-    /** Runs after an envelope is recorded as served; the envelope is served once it resolves. */
-    serving: (envelope: ScoringEnvelope) => Promise<void> = async () => undefined,
-  ): Promise<{ served: [ScoringEnvelope, number][]; abandoned: ScoringEnvelope[]; errors: Error[] }> {
+    /**
+     * Runs after an envelope is recorded as served; the envelope is served once it resolves.
+     * Given `release`, it sends it (else the consumer files the envelope off by itself).
+     */
+    serving: (envelope: ScoringEnvelope, release: AlsoSend) => Promise<void> = async () => undefined,
+  ): Promise<{
+    served: [ScoringEnvelope, number][];
+    abandoned: ScoringEnvelope[];
+    errors: Error[];
+    blocking: Redis;
+    commands: Redis;
+  }> {
+    const blocking = new Redis(REDIS_URL, { maxRetriesPerRequest: null, connectionName: `${workerId}-lane` });
+    const commands = new Redis(REDIS_URL, { maxRetriesPerRequest: null, connectionName: `${workerId}-commands` });
+    connections.push(blocking, commands);
     const seen = {
       served: [] as [ScoringEnvelope, number][],
       abandoned: [] as ScoringEnvelope[],
       errors: [] as Error[],
+      blocking,
+      commands,
     };
-    const blocking = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-    const commands = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-    connections.push(blocking, commands);
     const c = new LaneConsumer(
       blocking,
       commands,
       keys,
       { queue, workerId, concurrency: 4, lockDurationMs: 1000, stalledIntervalMs: 100, ...options },
-      async (envelope, attempt) => {
+      async (envelope, attempt, release) => {
         seen.served.push([envelope, attempt]);
-        await serving(envelope);
+        await serving(envelope, release);
       },
       async (envelope) => void seen.abandoned.push(envelope),
       (err) => seen.errors.push(err),
@@ -137,6 +149,63 @@ describe('LaneConsumer (real Redis)', () => {
     } finally {
       gates.forEach((open) => open());
     }
+  });
+
+  it('sends the last reply of an envelope that emptied the lane in the same write as the next read', async (t) => {
+    const lane = keys.lane(queue);
+    const counter = keys.queuedRequests(queue);
+    const replies = `${prefix}:replies`;
+    // Who sent what, in order, as Redis saw it.
+    const monitor = await redis.monitor();
+    const log: { from: string; command: string[] }[] = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) =>
+      log.push({ from: source, command: args.map((a, i) => (i === 0 ? a.toLowerCase() : a)) }),
+    );
+    t.after(() => monitor.disconnect());
+    let slow = false;
+    const seen = await consumer(t, 'w6', { idleFinishMs: 50 }, async (envelope, release) => {
+      if (slow) await new Promise((r) => setTimeout(r, 200));
+      const item = envelope.items[0]!;
+      await new ReplyPublisher(seen.commands, keys).publish(
+        replies,
+        { id: item.id, ok: false, status: 400, error: 'x' },
+        item.deadline,
+        release,
+      );
+    });
+    // Asked of another connection: the lane connection is blocked in its read.
+    const clients = String(await redis.client('LIST'));
+    const addressOf = (name: string): string => new RegExp(`addr=(\\S+) .*name=${name} `).exec(clients)![1]!;
+    const [reader, writer] = [addressOf('w6-lane'), addressOf('w6-commands')];
+    /** The connection that published the reply to `id`, and its commands from there on. */
+    const publishedBy = (id: string): { from: string; then: string[] } | undefined => {
+      const at = log.findIndex((e) => e.command[0] === 'publish' && e.command[2]!.includes(`"${id}"`));
+      if (at < 0) return undefined;
+      const from = log[at]!.from;
+      return { from, then: log.slice(at).flatMap((e) => (e.from === from ? [e.command[0]!] : [])) };
+    };
+
+    await addToLane(redis, lane, counter, [job('quick')]);
+    await until('quick replied and filed off', () => publishedBy('quick')?.then.includes('lrem') === true);
+    // Served slower than idleFinishMs: the read goes out alone, and the reply on its own.
+    slow = true;
+    await addToLane(redis, lane, counter, [job('slow')]);
+    // Redis shows a blocking command once it runs: here, once the second envelope came.
+    await until('the read after quick ran', () => publishedBy('quick')!.then.includes('llen'));
+    const quick = publishedBy('quick')!;
+    assert.equal(quick.from, reader, 'the reply went out on the lane connection');
+    assert.deepEqual(quick.then.slice(0, 4), ['publish', 'lrem', 'blmove', 'llen'], 'in one pipeline with the read');
+    const countOff = log.findIndex((e) => e.command[0] === 'decrby' && e.from === reader);
+    const published = log.findIndex((e) => e.command[0] === 'publish');
+    assert.ok(countOff >= 0 && countOff < published, 'the count-off opens that pipeline');
+
+    await until('slow replied', () => publishedBy('slow') !== undefined);
+    await until('slow filed off', () => publishedBy('slow')!.then.includes('lrem'));
+    assert.equal(publishedBy('slow')!.from, writer, 'the reply went out on its own connection');
+    assert.deepEqual(publishedBy('slow')!.then.slice(0, 2), ['publish', 'lrem']);
+    await until('held list empty', async () => (await redis.llen(keys.laneHeld(queue, 'w6'))) === 0);
+    assert.equal(await redis.get(counter), '0');
+    assert.deepEqual(seen.errors, []);
   });
 
   it("takes back a dead worker's envelopes, and fails those taken back once already", async (t) => {

@@ -1,4 +1,4 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { Callback, ChainableCommander, Redis } from 'ioredis';
 import type { AsyncJobOutcome, AsyncJobRecord, ScoringJob, ScoringReply } from '../../../contracts/src/index.js';
 import type { RedisKeys } from '../transport/redis-keys.js';
 
@@ -15,6 +15,7 @@ const OUTCOME = 'outcome';
  * Adds the writes that store an async job's outcome to a pipeline: the first outcome wins
  * (HSETNX), the key then lives `ttlS` more seconds, and with `notify` the id is pushed for
  * webhook delivery. The worker's reply pipeline and the API's expiry path both use this.
+ * `written` is called with the result of the outcome's write, as soon as it arrives.
  */
 export function queueOutcomeWrite(
   pipeline: ChainableCommander,
@@ -22,10 +23,13 @@ export function queueOutcomeWrite(
   reply: ScoringReply,
   settings: NonNullable<ScoringJob['async']>,
   finishedAt = Date.now(),
+  written?: Callback<number>,
 ): void {
   const key = keys.asyncJob(reply.id);
   const outcome: AsyncJobOutcome = { finishedAt, reply };
-  pipeline.hsetnx(key, OUTCOME, JSON.stringify(outcome));
+  // (An undefined callback would be sent as an argument.)
+  if (written) pipeline.hsetnx(key, OUTCOME, JSON.stringify(outcome), written);
+  else pipeline.hsetnx(key, OUTCOME, JSON.stringify(outcome));
   pipeline.expire(key, Math.max(1, Math.ceil(settings.ttlS)));
   if (settings.notify) pipeline.lpush(keys.asyncDone, reply.id);
 }

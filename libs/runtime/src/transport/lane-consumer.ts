@@ -2,6 +2,7 @@ import type { ChainableCommander, Redis } from 'ioredis';
 import type { ScoringEnvelope } from '../../../contracts/src/index.js';
 import { decodeLaneEntry, type LaneEntry } from './lane-entry.js';
 import type { RedisKeys } from './redis-keys.js';
+import type { AlsoSend, PipelineBuilder } from './reply-publisher.js';
 
 /** @see LaneConsumer */
 export interface LaneConsumerOptions {
@@ -25,13 +26,10 @@ export interface LaneConsumerOptions {
 /**
  * What the consumer does with an envelope: serve it. `attempt` counts deliveries from 1;
  * `release` files the envelope off the held list and must go in the pipeline of its last
- * reply (or be run on its own), so a crash in between leaves it to be taken back.
+ * reply (or be run on its own), so a crash in between leaves it to be taken back. When the
+ * envelope emptied the lane, `release` also offers to carry that pipeline with the next read.
  */
-export type EnvelopeHandler = (
-  envelope: ScoringEnvelope,
-  attempt: number,
-  release: (pipeline: ChainableCommander) => void,
-) => Promise<void>;
+export type EnvelopeHandler = (envelope: ScoringEnvelope, attempt: number, release: AlsoSend) => Promise<void>;
 
 /** Requests of an envelope taken back more than `maxTakenBack` times: fail them, don't retry. */
 export type AbandonedHandler = (envelope: ScoringEnvelope) => Promise<void>;
@@ -65,13 +63,6 @@ if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 1 then redis.call('RPUSH', KEYS[2]
 return 0
 `;
 
-/** Resolves when `work` settles or after `ms`, whichever comes first. */
-async function finishedOrAfter(work: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([work, new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
-  clearTimeout(timer);
-}
-
 /**
  * Consumes a queue's direct lane: the API's synchronous requests, enveloped, in a plain Redis
  * list. One `BLMOVE` takes an envelope and files it in this worker's held list in the same
@@ -80,8 +71,9 @@ async function finishedOrAfter(work: Promise<void>, ms: number): Promise<void> {
  * (BullMQ's stalled-job check, for the lane). Taking an envelope costs one round trip and
  * finishing it one more, against BullMQ's five scripts per job, which is what an idle or
  * lightly loaded queue pays per request. When a move leaves the lane empty, the envelope is
- * served before the next read (for up to `idleFinishMs`): at low load the read's socket write
- * then comes after the reply instead of between a request and its reply.
+ * served before the next read (for up to `idleFinishMs`), and its last reply goes out in the
+ * same write as that read: at low load a request then costs the worker one write, and Redis
+ * one wake-up for the reply and the read together.
  */
 export class LaneConsumer {
   private readonly held = new Set<string>();
@@ -102,6 +94,8 @@ export class LaneConsumer {
   };
   /** Requests taken since the last BLMOVE: counted off with the next one, in its pipeline. */
   private toCountOff = 0;
+  /** The envelope the loop waits for before reading again, and how its last flush gets a ride. */
+  private awaited: { raw: string; ride: (read: ChainableCommander) => void } | undefined;
 
   constructor(
     private readonly blocking: Redis,
@@ -160,37 +154,61 @@ export class LaneConsumer {
   }
 
   private async loop(): Promise<void> {
+    /** The next read's pipeline, holding the last flush of an envelope done but for that write. */
+    let carried: ChainableCommander | undefined;
     while (!this.closing) {
-      while (this.held.size >= this.options.concurrency && !this.closing)
+      while (!carried && this.held.size >= this.options.concurrency && !this.closing)
         await new Promise<void>((r) => this.slotFreed.push(r));
-      if (this.closing) return;
+      if (this.closing) break;
       let next: { raw: string | null; left: number };
       try {
-        next = await this.nextEntry();
+        next = await this.nextEntry(carried);
       } catch (err) {
         if (this.closing) return;
         this.onError(err as Error);
         await new Promise((r) => setTimeout(r, 500));
         continue;
+      } finally {
+        carried = undefined;
       }
       if (next.raw === null) continue;
-      const served = this.take(next.raw);
+      const idle = next.left === 0;
+      const served = this.take(next.raw, idle);
       // Nothing else waits: finish this envelope before the next read, so that read's socket
       // write is not paid between this request and its reply (at low load it is the worker's
-      // costliest step). Once envelopes queue up, reads overlap serving again.
-      if (served && next.left === 0) await finishedOrAfter(served, this.options.idleFinishMs ?? 10);
+      // costliest step), and send the envelope's last reply with it. Once envelopes queue up,
+      // reads overlap serving again.
+      if (served && idle) carried = await this.servedOrCarried(next.raw, served);
+    }
+    if (carried) {
+      // Stopping: the flush still goes out, without a read behind it.
+      await carried.exec().catch((err: Error) => this.onError(err));
     }
   }
 
   /**
-   * BLMOVE, with the previous envelope's requests taken off the waiting count in the same
-   * write, and the lane's length after the move.
+   * Waits until the envelope is served, its last flush asks for a ride (returned), or
+   * `idleFinishMs` passed; a flush that asks later goes out on its own.
    */
-  private async nextEntry(): Promise<{ raw: string | null; left: number }> {
-    const pipeline = this.blocking.pipeline();
-    const countOff = this.toCountOff;
-    this.toCountOff = 0;
-    if (countOff > 0) pipeline.decrby(this.keys.counter, countOff);
+  private async servedOrCarried(raw: string, served: Promise<void>): Promise<ChainableCommander | undefined> {
+    let carried: ChainableCommander | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      this.awaited = { raw, ride: (read) => resolve(void (carried = read)) };
+      void served.then(resolve);
+      timer = setTimeout(resolve, this.options.idleFinishMs ?? 10);
+    });
+    clearTimeout(timer);
+    this.awaited = undefined;
+    return carried;
+  }
+
+  /**
+   * BLMOVE, with the previous envelope's requests taken off the waiting count and the last
+   * flush of the envelope served before it (if any) in the same write, and the lane's length
+   * after the move.
+   */
+  private async nextEntry(pipeline = this.readPipeline()): Promise<{ raw: string | null; left: number }> {
     pipeline.blmove(this.keys.lane, this.keys.held, 'RIGHT', 'LEFT', 5);
     pipeline.llen(this.keys.lane);
     const results = (await pipeline.exec()) ?? [];
@@ -201,8 +219,11 @@ export class LaneConsumer {
     return { raw: raw as string | null, left: typeof left === 'number' ? left : 0 };
   }
 
-  /** Serves an entry; resolves once it is served (undefined when it was unreadable). */
-  private take(raw: string): Promise<void> | undefined {
+  /**
+   * Serves an entry; resolves once it is served (undefined when it was unreadable). `idle`:
+   * the loop waits for it before reading again, so its last flush may ride with that read.
+   */
+  private take(raw: string, idle: boolean): Promise<void> | undefined {
     let entry: LaneEntry;
     try {
       entry = decodeLaneEntry(raw);
@@ -215,9 +236,12 @@ export class LaneConsumer {
     // Taken back from a dead worker: counted off at its first pick-up already.
     if (entry.takenBack === 0) this.countOff(entry.envelope.items.length);
     let released = false;
-    const release = (pipeline: ChainableCommander): void => {
-      released = true;
-      pipeline.lrem(this.keys.held, 1, raw);
+    const release: AlsoSend = {
+      add: (pipeline) => {
+        released = true;
+        pipeline.lrem(this.keys.held, 1, raw);
+      },
+      carry: idle ? (flush) => this.ride(raw, flush) : undefined,
     };
     return this.serve(entry.envelope, entry.takenBack + 1, release)
       .catch((err: Error) => this.onError(err))
@@ -227,6 +251,30 @@ export class LaneConsumer {
         this.held.delete(raw);
         this.slotFreed.shift()?.();
       });
+  }
+
+  /**
+   * The next read's pipeline, opening with the pending count-off. The count-off goes before
+   * any carried reply on purpose: Redis writes to the clients it has replies for in the reverse
+   * order of their first queued reply, so the API's message then goes out before this
+   * connection's replies.
+   */
+  private readPipeline(): ChainableCommander {
+    const pipeline = this.blocking.pipeline();
+    const countOff = this.toCountOff;
+    this.toCountOff = 0;
+    if (countOff > 0) pipeline.decrby(this.keys.counter, countOff);
+    return pipeline;
+  }
+
+  /** Builds an envelope's flush into the next read if the loop still waits for that envelope. */
+  private ride(raw: string, flush: PipelineBuilder): boolean {
+    if (this.awaited?.raw !== raw) return false;
+    const read = this.readPipeline();
+    flush(read);
+    this.awaited.ride(read);
+    this.awaited = undefined;
+    return true;
   }
 
   /** Rides with the next BLMOVE while there is a free slot for one; else goes out now. */

@@ -15,8 +15,23 @@ interface Outgoing {
   also?: AlsoSend;
 }
 
-/** Adds commands to a flush's pipeline. */
-export type AlsoSend = (pipeline: ChainableCommander) => void;
+/** Adds commands to a pipeline. */
+export type PipelineBuilder = (pipeline: ChainableCommander) => void;
+
+/**
+ * What rides with a reply: commands that go after it in the same pipeline and, optionally, a
+ * connection about to write anyway that offers to carry the whole flush.
+ */
+export interface AlsoSend {
+  /** Adds the commands, after every reply of the flush. */
+  add: PipelineBuilder;
+  /**
+   * Offers to send the flush on another connection's next write (the lane's next read: one
+   * write for a reply and the read after it). Returns true when it took the flush, having
+   * built it into that write at once; its results then arrive command by command.
+   */
+  carry?: (flush: PipelineBuilder) => boolean;
+}
 
 /** Stands for "no reply" in an item that only carries commands (see `send`). */
 const NO_REPLY: ScoringReply = { id: '', ok: false, status: 0, error: '' };
@@ -65,37 +80,42 @@ export class ReplyPublisher {
   }
 
   private async flush(items: Outgoing[]): Promise<number[]> {
-    const pipeline = this.redis.pipeline();
-    const byChannel = new Map<string, Outgoing[]>();
-    const commandOf = new Map<Outgoing | string, number>();
-    for (const item of items) {
-      if (item.reply === NO_REPLY) continue;
-      if (item.store) {
-        commandOf.set(item, pipeline.length);
-        queueOutcomeWrite(pipeline, this.keys, item.reply, item.store);
-      } else {
-        const group = byChannel.get(item.channel) ?? [];
-        if (group.length === 0) byChannel.set(item.channel, group);
-        group.push(item);
+    // Each result is taken as its own reply arrives: a carried flush's pipeline resolves only
+    // once the read behind it has.
+    const received: Promise<number>[] = [];
+    const build: PipelineBuilder = (pipeline) => {
+      const byChannel = new Map<string, number[]>();
+      items.forEach((item, i) => {
+        if (item.reply === NO_REPLY) received[i] = Promise.resolve(0);
+        else if (item.store)
+          // A stored outcome counts as received (1).
+          received[i] = settled(
+            (done) => queueOutcomeWrite(pipeline, this.keys, item.reply, item.store!, Date.now(), done),
+            1,
+          );
+        else {
+          const group = byChannel.get(item.channel) ?? [];
+          if (group.length === 0) byChannel.set(item.channel, group);
+          group.push(i);
+        }
+      });
+      for (const [channel, group] of byChannel) {
+        const message = group.length === 1 ? items[group[0]!]!.reply : group.map((i) => items[i]!.reply);
+        // A publish resolves to its receivers.
+        const receivers = settled((done) => pipeline.publish(channel, JSON.stringify(message), done));
+        for (const i of group) received[i] = receivers;
       }
+      // After every publish: what rides along must not go out before its replies.
+      for (const item of items) item.also?.add(pipeline);
+    };
+    if (!items.some((item) => item.also?.carry?.(build))) {
+      const pipeline = this.redis.pipeline();
+      build(pipeline);
+      await pipeline.exec();
     }
-    for (const [channel, group] of byChannel) {
-      commandOf.set(channel, pipeline.length);
-      const message = group.length === 1 ? group[0]!.reply : group.map((g) => g.reply);
-      pipeline.publish(channel, JSON.stringify(message));
-    }
-    // After every publish: what rides along must not go out before its replies.
-    for (const item of items) item.also?.(pipeline);
-    const results = (await pipeline.exec()) ?? [];
-    const resultOf = (i: number | undefined): [Error | null, unknown] =>
-      (i === undefined ? undefined : results[i]) ?? [new Error('no result'), null];
-    const received = items.map((item) => {
-      const [err, value] = resultOf(commandOf.get(item.store ? item : item.channel));
-      // A publish resolves to its receivers; a stored outcome counts as received (1).
-      return err ? 0 : item.store ? 1 : Number(value);
-    });
-    await this.keepMissed(items.filter((item, i) => !item.store && item.reply !== NO_REPLY && received[i] === 0));
-    return received;
+    const counts = await Promise.all(received);
+    await this.keepMissed(items.filter((item, i) => !item.store && item.reply !== NO_REPLY && counts[i] === 0));
+    return counts;
   }
 
   private async keepMissed(missed: Outgoing[]): Promise<void> {
@@ -108,4 +128,15 @@ export class ReplyPublisher {
     }
     await pipeline.exec();
   }
+}
+
+/**
+ * The result of one pipelined command as a number: `valueOnSuccess`, or the reply itself when
+ * that is not given, and 0 when the command failed.
+ */
+function settled(
+  send: (done: (err?: Error | null, value?: unknown) => void) => void,
+  valueOnSuccess?: number,
+): Promise<number> {
+  return new Promise((resolve) => send((err, value) => resolve(err ? 0 : (valueOnSuccess ?? Number(value)))));
 }
