@@ -1,6 +1,7 @@
 import { cpuGot, describeCheck, pct, throttledShare, throttledWarning } from './machine-check.js';
 import { SWEEP_BATCH_SIZES, SWEEP_DELAYS_MS } from './sweep.js';
 import { runOf } from './targets.js';
+import type { RedisFloor } from './redis-floor.js';
 import type { BenchReport, ModelReport, RunRecord } from './types.js';
 
 const f = (n: number | undefined, d = 1): string => (n === undefined || !Number.isFinite(n) ? '–' : n.toFixed(d));
@@ -90,7 +91,13 @@ function renderModel(model: ModelReport): string[] {
       ]),
     );
   }
-  out.push('', ...renderRedis(model.runs.filter((r) => r.redis)));
+  out.push(
+    '',
+    ...renderRedis(
+      model.runs.filter((r) => r.redis),
+      model.redisFloor,
+    ),
+  );
   if (ip) {
     out.push(
       `**(a) in-process onnxruntime** (intra_op_threads ${ip.threads}, max_batch_size ${ip.maxBatchSize}): best ` +
@@ -108,7 +115,7 @@ function renderModel(model: ModelReport): string[] {
   return out;
 }
 
-function renderRedis(runs: RunRecord[]): string[] {
+function renderRedis(runs: RunRecord[], floor?: RedisFloor): string[] {
   if (runs.length === 0) return [];
   const out = [
     'Redis work per scored request:',
@@ -142,6 +149,14 @@ function renderRedis(runs: RunRecord[]): string[] {
         f(x.usedMemoryMB, 1),
         x.top.map((t) => `${t.command} ${t.perRequest.toFixed(2)}`).join(', '),
       ]),
+    );
+  }
+  if (floor) {
+    out.push(
+      '',
+      `Redis floor: a bare request and reply through Redis (an \`LPUSH\` + \`BLPOP\` echo between two processes, ` +
+        `${floor.requestBytes} B requests, ${floor.replyBytes} B replies), one every ${f(floor.periodMs, 2)} ms like Switchyard at c=1, cost Redis ` +
+        `**${f(floor.cpuUs, 0)} µs** per round trip (${floor.roundTrips} round trips of ${f(floor.roundTripUs, 0)} µs).`,
     );
   }
   return [...out, ''];

@@ -2,6 +2,7 @@ import type { InProcessResult } from './in-process.js';
 import type { MachineCheck } from './machine-check.js';
 import type { LoadResult } from './load.js';
 import type { RedisPerRequest } from './redis.js';
+import type { RedisFloor } from './redis-floor.js';
 import type { SystemName } from './systems.js';
 
 /** CPU time per successful request, µs, by process (from /proc and Redis INFO cpu). */
@@ -39,6 +40,8 @@ export interface ModelReport {
   skipped?: string;
   inProcess?: InProcessResult;
   runs: RunRecord[];
+  /** FAQ: what a bare request/reply through Redis costs Redis at Switchyard's c=1 pace. */
+  redisFloor?: RedisFloor;
 }
 
 /** One cell of the FAQ batching sweep. */

@@ -108,4 +108,35 @@ describe('bench machine check', () => {
     const latency = targets.find((t) => t.name.includes('c=1'))!;
     assert.doesNotMatch(latency.detail, /not representative/);
   });
+
+  it('sets the Redis target beside the floor a bare request/reply through Redis costs at the c=1 pace', () => {
+    const run = (c: number, cpuUs: number): RunRecord => ({
+      model: 'faq',
+      system: 'switchyard',
+      route: 'friendly',
+      series: 'switchyard',
+      load: { connections: c, throughput: 800, ok: 100, latencyMs: { p50: 1, p90: 1, p99: 2 } } as RunRecord['load'],
+      cpuUs: { front: 1, loadgen: 1 },
+      redis: { cpuUs } as RunRecord['redis'],
+    });
+    const floor = {
+      periodMs: 1.25,
+      roundTrips: 2000,
+      cpuUs: 131,
+      roundTripUs: 400,
+      requestBytes: 300,
+      replyBytes: 2000,
+    };
+    const [withFloor, without] = [floor, undefined].map((redisFloor) =>
+      judgeTargets({ models: [{ model: 'faq', runs: [run(1, 140), run(8, 50)], redisFloor }] }).find((t) =>
+        t.name.startsWith('Redis CPU'),
+      )!,
+    );
+    assert.equal(withFloor!.pass, false, 'judged on the target, not on the floor');
+    assert.equal(
+      withFloor!.detail,
+      'c=1: 140 µs, c=8: 50 µs (a bare request/reply through Redis at the c=1 pace: 131 µs)',
+    );
+    assert.equal(without!.detail, 'c=1: 140 µs, c=8: 50 µs');
+  });
 });
