@@ -1,7 +1,7 @@
 import { cpuGot, describeCheck, pct, throttledShare, throttledWarning } from './machine-check.js';
 import { SWEEP_BATCH_SIZES, SWEEP_DELAYS_MS } from './sweep.js';
 import { runOf } from './targets.js';
-import type { RedisFloor } from './redis-floor.js';
+import type { RedisBaseline } from './redis-baseline.js';
 import type { BenchReport, ModelReport, RunRecord } from './types.js';
 
 const f = (n: number | undefined, d = 1): string => (n === undefined || !Number.isFinite(n) ? '–' : n.toFixed(d));
@@ -95,7 +95,7 @@ function renderModel(model: ModelReport): string[] {
     '',
     ...renderRedis(
       model.runs.filter((r) => r.redis),
-      model.redisFloor,
+      model.redisBaseline,
     ),
   );
   if (ip) {
@@ -115,7 +115,7 @@ function renderModel(model: ModelReport): string[] {
   return out;
 }
 
-function renderRedis(runs: RunRecord[], floor?: RedisFloor): string[] {
+function renderRedis(runs: RunRecord[], baseline?: RedisBaseline): string[] {
   if (runs.length === 0) return [];
   const out = [
     'Redis work per scored request:',
@@ -151,12 +151,12 @@ function renderRedis(runs: RunRecord[], floor?: RedisFloor): string[] {
       ]),
     );
   }
-  if (floor) {
+  if (baseline) {
     out.push(
       '',
-      `Redis floor: a bare request and reply through Redis (an \`LPUSH\` + \`BLPOP\` echo between two processes, ` +
-        `${floor.requestBytes} B requests, ${floor.replyBytes} B replies), one every ${f(floor.periodMs, 2)} ms like Switchyard at c=1, cost Redis ` +
-        `**${f(floor.cpuUs, 0)} µs** per round trip (${floor.roundTrips} round trips of ${f(floor.roundTripUs, 0)} µs).`,
+      `Redis baseline: a bare request and reply through Redis (an \`LPUSH\` + \`BLPOP\` echo between two processes, ` +
+        `${baseline.requestBytes} B requests, ${baseline.replyBytes} B replies), one every ${f(baseline.periodMs, 2)} ms like Switchyard at c=1, cost Redis ` +
+        `**${f(baseline.cpuUs, 0)} µs** per round trip (${baseline.roundTrips} round trips of ${f(baseline.roundTripUs, 0)} µs).`,
     );
   }
   return [...out, ''];

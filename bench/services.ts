@@ -12,7 +12,7 @@ export const ENTRY = {
   worker: 'dist/apps/worker/src/main.js',
   naiveServer: 'dist/bench/naive/server.js',
   naiveWorker: 'dist/bench/naive/worker.js',
-  floorEcho: 'dist/bench/redis-floor-echo.js',
+  baselineEcho: 'dist/bench/redis-baseline-echo.js',
 } as const;
 
 /** Kernel clock ticks per second for /proc/<pid>/stat (USER_HZ; 100 on Linux). */

@@ -4,7 +4,7 @@ import { cpuShares, readCpuTicks } from './machine-check.js';
 import { runLoad, type LoadResult } from './load.js';
 import type { BenchOptions } from './options.js';
 import { redisPerRequest, type BenchRedis } from './redis.js';
-import { measureRedisFloor } from './redis-floor.js';
+import { measureRedisBaseline } from './redis-baseline.js';
 import type { ModelScenario, RequestShape } from './scenarios.js';
 import { sleep } from './services.js';
 import { startSystem, type RunningSystem, type SystemName } from './systems.js';
@@ -60,25 +60,25 @@ export async function runModelSuite(
       await system.stop();
       await redis.cleanup([prefix]);
     }
-    if (name === 'switchyard' && scenario.name === 'faq') await measureFloor(report, options, redis, log);
+    if (name === 'switchyard' && scenario.name === 'faq') await measureBaseline(report, options, redis, log);
   }
   return report;
 }
 
 /**
- * The Redis floor at the pace of Switchyard's c=1 run (see measureRedisFloor), measured once
- * Switchyard has stopped: what its Redis CPU per request at c=1 compares with.
+ * The Redis baseline at the pace of Switchyard's c=1 run (see measureRedisBaseline), measured
+ * once Switchyard has stopped: what its Redis CPU per request at c=1 compares with.
  */
-async function measureFloor(report: ModelReport, options: BenchOptions, redis: BenchRedis, log: Log): Promise<void> {
+async function measureBaseline(report: ModelReport, options: BenchOptions, redis: BenchRedis, log: Log): Promise<void> {
   const c1 = report.runs.find((r) => r.series === 'switchyard' && r.load.connections === 1);
   if (!c1 || c1.load.throughput <= 0) return;
-  const prefix = `bench-floor-${process.pid}`;
+  const prefix = `bench-baseline-${process.pid}`;
   try {
-    const floor = await measureRedisFloor(redis, prefix, 1000 / c1.load.throughput, options.smoke ? 200 : 2000);
-    report.redisFloor = floor;
+    const baseline = await measureRedisBaseline(redis, prefix, 1000 / c1.load.throughput, options.smoke ? 200 : 2000);
+    report.redisBaseline = baseline;
     log(
-      `[${report.model}] Redis floor: a bare request/reply every ${floor.periodMs.toFixed(2)} ms costs Redis ` +
-        `${floor.cpuUs.toFixed(0)} µs (Switchyard at c=1: ${c1.redis?.cpuUs.toFixed(0) ?? '?'} µs)`,
+      `[${report.model}] Redis baseline: a bare request/reply every ${baseline.periodMs.toFixed(2)} ms costs Redis ` +
+        `${baseline.cpuUs.toFixed(0)} µs (Switchyard at c=1: ${c1.redis?.cpuUs.toFixed(0) ?? '?'} µs)`,
     );
   } finally {
     await redis.cleanup([prefix]);

@@ -38,13 +38,13 @@ export function judgeTargets(report: Pick<BenchReport, 'models'>): TargetResult[
   const redisRuns = (faq?.runs ?? []).filter((r) => r.series === 'switchyard' && r.redis && r.load.ok > 0);
   if (redisRuns.length > 0) {
     const worst = Math.max(...redisRuns.map((r) => r.redis!.cpuUs));
-    const floor = faq?.redisFloor;
+    const baseline = faq?.redisBaseline;
     targets.push({
       name: 'Redis CPU ≤ 100 µs per scored request (FAQ, Switchyard, every concurrency)',
       pass: worst <= 100,
       detail:
         redisRuns.map((r) => `c=${r.load.connections}: ${fmt(r.redis!.cpuUs, 0)} µs`).join(', ') +
-        (floor ? ` (a bare request/reply through Redis at the c=1 pace: ${fmt(floor.cpuUs, 0)} µs)` : '') +
+        (baseline ? ` (a bare request/reply through Redis at the c=1 pace: ${fmt(baseline.cpuUs, 0)} µs)` : '') +
         throttleNote(redisRuns),
     });
   } else {

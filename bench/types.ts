@@ -2,7 +2,7 @@ import type { InProcessResult } from './in-process.js';
 import type { MachineCheck } from './machine-check.js';
 import type { LoadResult } from './load.js';
 import type { RedisPerRequest } from './redis.js';
-import type { RedisFloor } from './redis-floor.js';
+import type { RedisBaseline } from './redis-baseline.js';
 import type { SystemName } from './systems.js';
 
 /** CPU time per successful request, µs, by process (from /proc and Redis INFO cpu). */
@@ -41,7 +41,7 @@ export interface ModelReport {
   inProcess?: InProcessResult;
   runs: RunRecord[];
   /** FAQ: what a bare request/reply through Redis costs Redis at Switchyard's c=1 pace. */
-  redisFloor?: RedisFloor;
+  redisBaseline?: RedisBaseline;
 }
 
 /** One cell of the FAQ batching sweep. */

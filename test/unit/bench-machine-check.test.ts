@@ -109,7 +109,7 @@ describe('bench machine check', () => {
     assert.doesNotMatch(latency.detail, /not representative/);
   });
 
-  it('sets the Redis target beside the floor a bare request/reply through Redis costs at the c=1 pace', () => {
+  it('sets the Redis target beside what a bare request/reply through Redis costs at the c=1 pace', () => {
     const run = (c: number, cpuUs: number): RunRecord => ({
       model: 'faq',
       system: 'switchyard',
@@ -119,7 +119,7 @@ describe('bench machine check', () => {
       cpuUs: { front: 1, loadgen: 1 },
       redis: { cpuUs } as RunRecord['redis'],
     });
-    const floor = {
+    const baseline = {
       periodMs: 1.25,
       roundTrips: 2000,
       cpuUs: 131,
@@ -127,14 +127,14 @@ describe('bench machine check', () => {
       requestBytes: 300,
       replyBytes: 2000,
     };
-    const [withFloor, without] = [floor, undefined].map((redisFloor) =>
-      judgeTargets({ models: [{ model: 'faq', runs: [run(1, 140), run(8, 50)], redisFloor }] }).find((t) =>
+    const [withBaseline, without] = [baseline, undefined].map((redisBaseline) =>
+      judgeTargets({ models: [{ model: 'faq', runs: [run(1, 140), run(8, 50)], redisBaseline }] }).find((t) =>
         t.name.startsWith('Redis CPU'),
       )!,
     );
-    assert.equal(withFloor!.pass, false, 'judged on the target, not on the floor');
+    assert.equal(withBaseline!.pass, false, 'judged on the target, not on the baseline');
     assert.equal(
-      withFloor!.detail,
+      withBaseline!.detail,
       'c=1: 140 µs, c=8: 50 µs (a bare request/reply through Redis at the c=1 pace: 131 µs)',
     );
     assert.equal(without!.detail, 'c=1: 140 µs, c=8: 50 µs');

@@ -5,10 +5,10 @@ import { ENTRY, ROOT, sleep } from './services.js';
 import { resolve } from 'node:path';
 
 /**
- * What a bare request and reply through Redis cost Redis at a given pace: the floor under any
- * design that sends each request and each reply through Redis, measured on this machine.
+ * What a bare request and reply through Redis cost Redis at a given pace, on this machine:
+ * what any design that sends each request and each reply through Redis pays per request.
  */
-export interface RedisFloor {
+export interface RedisBaseline {
   /** One round trip started every this many ms (the pace of the run it is compared with). */
   periodMs: number;
   roundTrips: number;
@@ -27,24 +27,29 @@ const REPLY_BYTES = 2000;
 /**
  * Runs `roundTrips` round trips, one every `periodMs`, between this process and an echo
  * process: `LPUSH` of a request and `BLPOP` of the reply in one write here, `BLPOP` of the
- * request and `LPUSH` of the reply with the next `BLPOP` there. That is the least a request
- * and its reply can cost Redis: two reads, two deliveries and two acknowledgements, and a
- * wake-up for each message. Nothing else of the benchmark runs meanwhile.
+ * request and `LPUSH` of the reply with the next `BLPOP` there. Per request and reply that
+ * is what Switchyard's lane costs Redis at c=1 too: two reads, two deliveries, two
+ * acknowledgements, and a wake-up for each message; but with nothing else running between
+ * round trips, so every wake-up finds an idle machine, which on a VM can cost more.
  */
-export async function measureRedisFloor(
+export async function measureRedisBaseline(
   redis: BenchRedis,
   prefix: string,
   periodMs: number,
   roundTrips = 2000,
-): Promise<RedisFloor> {
-  const echo = fork(resolve(ROOT, ENTRY.floorEcho), [redis.url, prefix, String(REPLY_BYTES)], { stdio: 'ignore' });
+): Promise<RedisBaseline> {
+  const echo = fork(resolve(ROOT, ENTRY.baselineEcho), [redis.url, prefix, String(REPLY_BYTES)], { stdio: 'ignore' });
   const client = new Redis(redis.url, { maxRetriesPerRequest: 1 });
   // Sleeping between round trips with sub-millisecond precision and without spinning a core.
   const pause = new Int32Array(new SharedArrayBuffer(4));
   const body = 'q'.repeat(REQUEST_BYTES);
   const once = async (): Promise<void> => {
-    const results = await client.pipeline().lpush(`${prefix}:floor:req`, body).blpop(`${prefix}:floor:resp`, 5).exec();
-    if (!results?.[1]?.[1]) throw new Error('the Redis floor probe got no reply within 5 s');
+    const results = await client
+      .pipeline()
+      .lpush(`${prefix}:baseline:req`, body)
+      .blpop(`${prefix}:baseline:resp`, 5)
+      .exec();
+    if (!results?.[1]?.[1]) throw new Error('the Redis baseline probe got no reply within 5 s');
   };
   try {
     const paced = async (n: number): Promise<number> => {
