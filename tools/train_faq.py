@@ -202,7 +202,7 @@ CONFIG_TEMPLATE = """\
 platform: onnxruntime_onnx
 max_batch_size: 64
 dynamic_batching:
-  max_queue_delay_ms: 2
+  max_queue_delay_ms: 0
 instance:
   device: cpu
   intra_op_threads: 1
