@@ -31,8 +31,14 @@ export interface ScoringJob {
   kind: 'tensors' | 'friendly';
   /** For `tensors` jobs. */
   inputs?: WireTensor[];
-  /** For `friendly` jobs: handler-specific input (texts, base64 images, ...). */
+  /**
+   * For `friendly` jobs: handler-specific input (texts, images, ...). Images are bytes
+   * (`Uint8Array`) in process, or base64 text; in Redis, large ones are blob references
+   * (`{"$blob": i}`) to `blobs` binary strings stored beside the job (see job-blobs.ts).
+   */
   payload?: unknown;
+  /** Byte payloads stored beside the job in Redis (`<prefix>:_blob:<id>:<i>`), when any. */
+  blobs?: number;
   parameters?: ScoringParameters;
   /** Reply channel of the API instance waiting for this job. */
   replyTo: string;

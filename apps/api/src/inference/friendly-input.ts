@@ -6,8 +6,8 @@ import { PredictRequestDto } from './predict-request.dto.js';
 /** What a friendly request carries once its content type is understood. */
 export interface FriendlyInput {
   texts?: string[];
-  /** Base64 image files. */
-  images?: string[];
+  /** Image files (checked to be images). */
+  images?: Buffer[];
   topK?: number;
   timeoutMs?: number;
   priority?: number;
@@ -80,7 +80,7 @@ export function commonTextBody(body: unknown): FriendlyInput | undefined {
 }
 
 async function readMultipart(req: FastifyRequest, maxFiles: number): Promise<FriendlyInput> {
-  const images: string[] = [];
+  const images: Buffer[] = [];
   const texts: string[] = [];
   let topK: number | undefined;
   for await (const part of req.parts()) {
@@ -114,13 +114,13 @@ function decodeBase64(value: string, label: string): Buffer {
   return Buffer.from(b64, 'base64');
 }
 
-/** Checks the file signature of an accepted image format; returns the bytes as base64. */
-function checkedImage(bytes: Buffer | undefined, label: string): string {
+/** Checks the file signature of an accepted image format; returns the bytes. */
+function checkedImage(bytes: Buffer | undefined, label: string): Buffer {
   if (!Buffer.isBuffer(bytes) || bytes.length === 0) throw ScoringError.badRequest(`${label}: empty image`);
   if (!sniffImage(bytes)) {
     throw new ScoringError(415, `${label}: not a JPEG, PNG, WebP, GIF or TIFF image`);
   }
-  return bytes.toString('base64');
+  return bytes;
 }
 
 function sniffImage(b: Buffer): boolean {

@@ -6,9 +6,9 @@ import { ClassificationHandler } from './classification-handler.js';
 import { ImageClassificationOptions, parseHandlerOptions } from './handler-options.js';
 import { decodeImageInto } from './image-decoder.js';
 
-/** Friendly payload of an image job: base64-encoded image files. */
+/** Friendly payload of an image job: image files, as bytes or base64 text. */
 export interface ImagePayload {
-  images: string[];
+  images: (Uint8Array | string)[];
 }
 
 /**
@@ -48,9 +48,15 @@ export class ImageClassificationHandler extends ClassificationHandler<ImageClass
       throw ScoringError.badRequest('images: at least one image is required');
     const data = new Float32Array(images.length * this.itemSize);
     await Promise.all(
-      images.map((b64, i) => {
-        if (typeof b64 !== 'string') throw ScoringError.badRequest(`images[${i}]: must be base64 text`);
-        return decodeImageInto(Buffer.from(b64, 'base64'), this.options.image, data, i * this.itemSize, `images[${i}]`);
+      images.map((image, i) => {
+        const bytes =
+          typeof image === 'string'
+            ? Buffer.from(image, 'base64')
+            : image instanceof Uint8Array
+              ? Buffer.from(image.buffer, image.byteOffset, image.byteLength)
+              : undefined;
+        if (!bytes) throw ScoringError.badRequest(`images[${i}]: must be bytes or base64 text`);
+        return decodeImageInto(bytes, this.options.image, data, i * this.itemSize, `images[${i}]`);
       }),
     );
     return { tensor: new ort.Tensor('float32', data, [images.length, ...this.itemDims]), rows: images.length };

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { QueuedWork, ScoringJob } from '../../../contracts/src/index.js';
 import { encodeLaneEntry } from './lane-entry.js';
 
@@ -62,11 +62,19 @@ export async function addEnveloped(queue: BulkAdder, jobs: ScoringJob[]): Promis
 /**
  * Puts one turn's lane requests on the queue's direct lane as one envelope, and counts them
  * on the waiting-request counter in the same transaction, so a depth sample never sees one
- * without the other.
+ * without the other. `before` adds writes the envelope needs in place first (its blobs).
  */
-export async function addToLane(redis: Redis, lane: string, counter: string, jobs: ScoringJob[]): Promise<Holder> {
+export async function addToLane(
+  redis: Redis,
+  lane: string,
+  counter: string,
+  jobs: ScoringJob[],
+  before?: (transaction: ChainableCommander) => void,
+): Promise<Holder> {
   const entry = encodeLaneEntry({ items: jobs });
-  const results = await redis.multi().lpush(lane, entry).incrby(counter, jobs.length).exec();
+  const transaction = redis.multi();
+  before?.(transaction);
+  const results = await transaction.lpush(lane, entry).incrby(counter, jobs.length).exec();
   const failed = results?.find(([err]) => err)?.[0];
   if (!results || failed) throw failed ?? new Error('lane write aborted');
   return { jobId: lane, items: jobs.length, cancelled: 0, lane: entry };

@@ -1,8 +1,15 @@
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { isEnvelope, type QueuedWork, type ScoringEnvelope, type ScoringJob } from '../../../contracts/src/index.js';
+import {
+  isEnvelope,
+  type QueuedWork,
+  type ScoringEnvelope,
+  type ScoringJob,
+  type ScoringReply,
+} from '../../../contracts/src/index.js';
 import type { ModelServer } from '../serving/model-server.js';
 import { epochMs, notifyObserver } from '../serving/serving-observer.js';
+import { attachBlobs, blobKeys } from './job-blobs.js';
 import { LaneConsumer } from './lane-consumer.js';
 import { RedisKeys } from './redis-keys.js';
 import { ReplyPublisher, type AlsoSend } from './reply-publisher.js';
@@ -34,6 +41,7 @@ export class QueueConsumer {
   private readonly worker: Worker<QueuedWork, null>;
   private readonly lane: LaneConsumer;
   private readonly publisher: ReplyPublisher;
+  private readonly keys: RedisKeys;
   /** The queue's waiting-request counter (see RedisKeys.queuedRequests). */
   private readonly queuedRequests: string;
   /** Replies published that no API instance was listening for. */
@@ -42,12 +50,13 @@ export class QueueConsumer {
   constructor(
     private server: ModelServer,
     connection: Redis,
-    publisherConnection: Redis,
+    private readonly publisherConnection: Redis,
     laneConnection: Redis,
     options: QueueConsumerOptions,
     private readonly onError: (err: Error) => void,
   ) {
     const keys = new RedisKeys(options.prefix);
+    this.keys = keys;
     this.publisher = new ReplyPublisher(publisherConnection, keys);
     this.queuedRequests = keys.queuedRequests(options.queue);
     this.worker = new Worker<QueuedWork, null>(options.queue, (job) => this.process(job), {
@@ -134,9 +143,32 @@ export class QueueConsumer {
     const items = isEnvelope(work) ? work.items : [work];
     // Work taken back from a crashed worker was counted off at its first pick-up already.
     if (countOff && attempt <= 1) this.publisher.countOff(this.queuedRequests, items.length);
+    // Image files stored beside their requests: read in one round trip, deleted with the
+    // work's last reply.
+    const keys = items.flatMap((item) => blobKeys(this.keys, item));
+    const blobs = keys.length > 0 ? await this.publisherConnection.mgetBuffer(...keys) : [];
+    const done: AlsoSend | undefined =
+      keys.length > 0
+        ? { add: (pipeline) => void (release?.add(pipeline), pipeline.del(...keys)), carry: release?.carry }
+        : release;
     let remaining = items.length;
-    const last = (): AlsoSend | undefined => (--remaining === 0 ? release : undefined);
-    await Promise.all(items.map((item) => this.serve(item, attempt, last)));
+    const last = (): AlsoSend | undefined => (--remaining === 0 ? done : undefined);
+    let at = 0;
+    await Promise.all(
+      items.map((item) => {
+        if (!item.blobs) return this.serve(item, attempt, last);
+        const mine = blobs.slice(at, (at += item.blobs));
+        let whole: ScoringJob;
+        try {
+          whole = attachBlobs(item, mine);
+        } catch (err) {
+          const expired = item.deadline <= Date.now();
+          const error = expired ? 'deadline passed before the job was picked up' : (err as Error).message;
+          return this.serve(item, attempt, last, { id: item.id, ok: false, status: expired ? 504 : 500, error });
+        }
+        return this.serve(whole, attempt, last);
+      }),
+    );
   }
 
   /** Lane requests whose workers died twice while holding them: they fail rather than run again. */
@@ -154,10 +186,16 @@ export class QueueConsumer {
    * Serves one request and sends its reply where it belongs. `last()` is called once the
    * reply is known and returns what must ride with it when it is the work's last one.
    */
-  private async serve(data: ScoringJob, attempt: number, last: () => AlsoSend | undefined): Promise<void> {
+  private async serve(
+    data: ScoringJob,
+    attempt: number,
+    last: () => AlsoSend | undefined,
+    /** The reply, when the request failed before it could be handled (its image is gone). */
+    failed?: ScoringReply,
+  ): Promise<void> {
     const pickedUpAt = epochMs();
     notifyObserver((o) => o.jobPickedUp?.(data, attempt));
-    const reply = await this.server.handle(data);
+    const reply = failed ?? (await this.server.handle(data));
     const also = last();
     // Async job: nobody waits; the reply (an expiry too) becomes its stored outcome.
     if (data.async) {

@@ -34,6 +34,14 @@ export class RedisKeys {
   }
 
   /**
+   * The `index`-th byte payload (e.g. an image file) of job `id`, stored beside the job
+   * instead of inside it (see job-blobs.ts); it expires shortly after the job's deadline.
+   */
+  jobBlob(id: string, index: number): string {
+    return `${this.prefix}:_blob:${id}:${index}`;
+  }
+
+  /**
    * Requests waiting in a queue: added by the API with its jobs, taken off by the worker at a
    * job's first pick-up. An envelope job holds several requests, so BullMQ's own counts (and
    * LLEN of the wait list) count jobs, not requests.

@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { QueuedWork, ScoringJob, ScoringReply } from '../../../contracts/src/index.js';
 import { QueueDepthSampler } from './queue-depth-sampler.js';
 import { RedisCatalogReader } from './redis-catalog-reader.js';
@@ -8,6 +8,7 @@ import { RedisKeys } from './redis-keys.js';
 import { ReplyWaiter } from './reply-waiter.js';
 import type { CatalogEntry, ScoringTransport } from './scoring-transport.js';
 import { addEnveloped, addToLane, type Holder } from './envelope-adds.js';
+import { detachBlobs, queueBlobWrites } from './job-blobs.js';
 import { WriteCoalescer } from './write-coalescer.js';
 
 /** @see RedisTransport.connect */
@@ -191,15 +192,41 @@ export class RedisTransport implements ScoringTransport {
       const counter = this.keys.queuedRequests(name);
       const lane = this.keys.lane(name);
       const adds = new WriteCoalescer<Submission, Holder>(async (submissions) => {
-        const laneJobs = submissions.filter((s) => s.lane).map((s) => s.job);
-        const queued = submissions.filter((s) => !s.lane).map((s) => s.job);
+        // Image files go beside their jobs, as binary strings (see job-blobs.ts).
+        const detached = submissions.map((s) => ({ lane: s.lane, ...detachBlobs(s.job) }));
+        const laneJobs = detached.filter((d) => d.lane);
+        const queued = detached.filter((d) => !d.lane);
+        const storeBlobs = (pipeline: ChainableCommander, jobs: typeof detached): void => {
+          const now = Date.now();
+          for (const d of jobs) if (d.blobs.length > 0) queueBlobWrites(pipeline, this.keys, d.job, d.blobs, now);
+        };
         const [laneHolder, holders] = await Promise.all([
-          laneJobs.length > 0 ? addToLane(this.laneWriter, lane, counter, laneJobs) : undefined,
+          laneJobs.length > 0
+            ? addToLane(
+                this.laneWriter,
+                lane,
+                counter,
+                laneJobs.map((d) => d.job),
+                (transaction) => storeBlobs(transaction, laneJobs),
+              )
+            : undefined,
           queued.length > 0
-            ? addEnveloped(queue, queued).then(async (h) => {
+            ? (async () => {
+                // In place before any worker can take the jobs that refer to them (on the lane's
+                // connection: BullMQ's scripts would be copied onto a pipeline of the producer's).
+                if (queued.some((d) => d.blobs.length > 0)) {
+                  const pipeline = this.laneWriter.pipeline();
+                  storeBlobs(pipeline, queued);
+                  const failed = (await pipeline.exec())?.find(([err]) => err)?.[0];
+                  if (failed) throw failed;
+                }
+                const h = await addEnveloped(
+                  queue,
+                  queued.map((d) => d.job),
+                );
                 await this.producer.incrby(counter, queued.length);
                 return h;
-              })
+              })()
             : [],
         ]);
         let next = 0;

@@ -85,8 +85,9 @@ export function summarizePayload(payload: unknown): unknown {
 }
 
 function imageDigest(image: unknown): { sha256: string; bytes: number } | null {
-  if (typeof image !== 'string') return null;
-  const bytes = Buffer.from(image, 'base64');
+  const bytes =
+    typeof image === 'string' ? Buffer.from(image, 'base64') : image instanceof Uint8Array ? image : undefined;
+  if (!bytes) return null;
   return { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
 }
 
