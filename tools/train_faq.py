@@ -139,7 +139,25 @@ def build_onnx(pipe):
         helper.make_node("ReduceL2", ["tfidf"], ["norm"], axes=[1], keepdims=1),
         helper.make_node("Max", ["norm", "eps"], ["safe_norm"]),
         helper.make_node("Div", ["tfidf", "safe_norm"], ["features"]),
-        helper.make_node("MatMul", ["features", "coef"], ["logits_raw"]),
+        # features · coef, reading only the coef rows of the n-grams present: a question has a
+        # dozen of them, and a dense MatMul would stream all of coef ([V, K], ~1.5 MB) per
+        # request, mostly from memory on a busy machine. (row, col) of each non-zero feature:
+        helper.make_node("NonZero", ["features"], ["nz"]),
+        helper.make_node("Transpose", ["nz"], ["nz_pairs"], perm=[1, 0]),
+        helper.make_node("GatherND", ["features", "nz_pairs"], ["nz_values"]),
+        helper.make_node("Gather", ["nz", "zero"], ["nz_rows"], axis=0),
+        helper.make_node("Gather", ["nz", "one"], ["nz_cols"], axis=0),
+        # Each non-zero feature's value times its coef row, summed into its input's logits.
+        helper.make_node("Gather", ["coef", "nz_cols"], ["nz_coef"], axis=0),
+        helper.make_node("Unsqueeze", ["nz_values", "last_axis"], ["nz_values_col"]),
+        helper.make_node("Mul", ["nz_coef", "nz_values_col"], ["nz_terms"]),
+        helper.make_node("Unsqueeze", ["nz_rows", "last_axis"], ["nz_rows_col"]),
+        helper.make_node("Shape", ["features"], ["batch"], start=0, end=1),
+        helper.make_node("Concat", ["batch", "num_classes"], ["logits_shape"], axis=0),
+        helper.make_node("ConstantOfShape", ["logits_shape"], ["no_logits"],
+                         value=helper.make_tensor("zero_f", TensorProto.FLOAT, [1], [0.0])),
+        helper.make_node("ScatterND", ["no_logits", "nz_rows_col", "nz_terms"], ["logits_raw"],
+                         reduction="add"),
         helper.make_node("Add", ["logits_raw", "intercept"], ["logits"]),
         helper.make_node("Softmax", ["logits"], ["probabilities"], axis=-1),
     ]
@@ -147,6 +165,10 @@ def build_onnx(pipe):
         numpy_helper.from_array(np.array([1e-12], dtype=np.float32), "eps"),
         numpy_helper.from_array(coef, "coef"),
         numpy_helper.from_array(intercept, "intercept"),
+        numpy_helper.from_array(np.array(0, dtype=np.int64), "zero"),
+        numpy_helper.from_array(np.array(1, dtype=np.int64), "one"),
+        numpy_helper.from_array(np.array([1], dtype=np.int64), "last_axis"),
+        numpy_helper.from_array(np.array([num_classes], dtype=np.int64), "num_classes"),
     ]
     graph = helper.make_graph(
         nodes, "faq", [helper.make_tensor_value_info("text", TensorProto.STRING, ["N"])],
