@@ -148,9 +148,15 @@ export class QueueConsumer {
     const keys = items.flatMap((item) => blobKeys(this.keys, item));
     const blobs = keys.length > 0 ? await this.publisherConnection.mgetBuffer(...keys) : [];
     const done: AlsoSend | undefined =
-      keys.length > 0
-        ? { add: (pipeline) => void (release?.add(pipeline), pipeline.del(...keys)), carry: release?.carry }
-        : release;
+      keys.length === 0
+        ? release
+        : {
+            add: (pipeline) => {
+              release?.add(pipeline);
+              pipeline.del(...keys);
+            },
+            carry: release?.carry,
+          };
     let remaining = items.length;
     const last = (): AlsoSend | undefined => (--remaining === 0 ? done : undefined);
     let at = 0;

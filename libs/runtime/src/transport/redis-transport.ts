@@ -35,6 +35,9 @@ interface Submission {
   lane: boolean;
 }
 
+/** A submission as it goes to Redis: its image files taken out (see job-blobs.ts). */
+type DetachedJob = ReturnType<typeof detachBlobs> & { lane: boolean };
+
 /** How long a request waits before the API looks for its reply in the job itself. */
 const MISSED_REPLY_CHECK_MS = 1000;
 
@@ -189,53 +192,58 @@ export class RedisTransport implements ScoringTransport {
         defaultJobOptions: { removeOnComplete: true, removeOnFail: { count: 1000, age: 3600 } },
       });
       queue.on('error', () => undefined);
-      const counter = this.keys.queuedRequests(name);
-      const lane = this.keys.lane(name);
-      const adds = new WriteCoalescer<Submission, Holder>(async (submissions) => {
-        // Image files go beside their jobs, as binary strings (see job-blobs.ts).
-        const detached = submissions.map((s) => ({ lane: s.lane, ...detachBlobs(s.job) }));
-        const laneJobs = detached.filter((d) => d.lane);
-        const queued = detached.filter((d) => !d.lane);
-        const storeBlobs = (pipeline: ChainableCommander, jobs: typeof detached): void => {
-          const now = Date.now();
-          for (const d of jobs) if (d.blobs.length > 0) queueBlobWrites(pipeline, this.keys, d.job, d.blobs, now);
-        };
-        const [laneHolder, holders] = await Promise.all([
-          laneJobs.length > 0
-            ? addToLane(
-                this.laneWriter,
-                lane,
-                counter,
-                laneJobs.map((d) => d.job),
-                (transaction) => storeBlobs(transaction, laneJobs),
-              )
-            : undefined,
-          queued.length > 0
-            ? (async () => {
-                // In place before any worker can take the jobs that refer to them (on the lane's
-                // connection: BullMQ's scripts would be copied onto a pipeline of the producer's).
-                if (queued.some((d) => d.blobs.length > 0)) {
-                  const pipeline = this.laneWriter.pipeline();
-                  storeBlobs(pipeline, queued);
-                  const failed = (await pipeline.exec())?.find(([err]) => err)?.[0];
-                  if (failed) throw failed;
-                }
-                const h = await addEnveloped(
-                  queue,
-                  queued.map((d) => d.job),
-                );
-                await this.producer.incrby(counter, queued.length);
-                return h;
-              })()
-            : [],
-        ]);
-        let next = 0;
-        return submissions.map((s) => (s.lane ? laneHolder! : holders[next++]!));
-      });
+      const adds = new WriteCoalescer<Submission, Holder>((submissions) => this.add(name, queue, submissions));
       entry = { queue, adds, outstanding: 0 };
       this.queues.set(name, entry);
     }
     return entry;
+  }
+
+  /**
+   * One turn's submissions for a queue: the lane's in one lane envelope, the others to
+   * BullMQ, and their image files beside them, as binary strings (see job-blobs.ts).
+   */
+  private async add(name: string, queue: Queue<QueuedWork>, submissions: Submission[]): Promise<Holder[]> {
+    const counter = this.keys.queuedRequests(name);
+    const detached = submissions.map((s) => ({ lane: s.lane, ...detachBlobs(s.job) }));
+    const toLane = detached.filter((d) => d.lane);
+    const toQueue = detached.filter((d) => !d.lane);
+    const [laneHolder, holders] = await Promise.all([
+      toLane.length > 0
+        ? addToLane(
+            this.laneWriter,
+            this.keys.lane(name),
+            counter,
+            toLane.map((d) => d.job),
+            (transaction) => this.storeBlobs(transaction, toLane),
+          )
+        : undefined,
+      toQueue.length > 0 ? this.addQueued(queue, counter, toQueue) : [],
+    ]);
+    let next = 0;
+    return submissions.map((s) => (s.lane ? laneHolder! : holders[next++]!));
+  }
+
+  private async addQueued(queue: Queue<QueuedWork>, counter: string, jobs: DetachedJob[]): Promise<Holder[]> {
+    // The blobs are in place before any worker can take the jobs that refer to them. (On the
+    // lane's connection: BullMQ's scripts would be copied onto a pipeline of the producer's.)
+    if (jobs.some((d) => d.blobs.length > 0)) {
+      const pipeline = this.laneWriter.pipeline();
+      this.storeBlobs(pipeline, jobs);
+      const failed = (await pipeline.exec())?.find(([err]) => err)?.[0];
+      if (failed) throw failed;
+    }
+    const holders = await addEnveloped(
+      queue,
+      jobs.map((d) => d.job),
+    );
+    await this.producer.incrby(counter, jobs.length);
+    return holders;
+  }
+
+  private storeBlobs(pipeline: ChainableCommander, jobs: DetachedJob[]): void {
+    const now = Date.now();
+    for (const d of jobs) if (d.blobs.length > 0) queueBlobWrites(pipeline, this.keys, d.job, d.blobs, now);
   }
 
   /**
