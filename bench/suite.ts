@@ -16,8 +16,11 @@ export type Log = (line: string) => void;
 const SYSTEMS: readonly SystemName[] = ['switchyard', 'embedded', 'naive'];
 
 /**
- * One model, side by side: (a) in-process onnxruntime, then Switchyard, (b) embedded and
- * (c) naive, each swept over the concurrency levels, on every route it serves.
+ * One model, side by side: (a) in-process onnxruntime on the idle machine, then Switchyard,
+ * (b) embedded and (c) naive, all running at once and measured in turn at each concurrency
+ * level of each route (the order rotating from level to level), so that the host's drift
+ * over minutes does not fall between the systems a ratio compares. A system not under load
+ * is idle: its heartbeats cost the others nothing measurable.
  */
 export async function runModelSuite(
   scenario: ModelScenario,
@@ -34,40 +37,59 @@ export async function runModelSuite(
     `[${scenario.name}] (a) best ${ip.best.itemsPerS.toFixed(0)} items/s at batch ${ip.best.batch} ` +
       `(${ip.threads} thread(s)); all cores ${ip.allCores.itemsPerS.toFixed(0)}/s; prepare ${ip.prepareItemsPerS.toFixed(0)}/s`,
   );
-  for (const name of SYSTEMS) {
-    const prefix = `bench-${name.slice(0, 4)}-${scenario.name}-${process.pid}`;
-    log(`[${scenario.name}] starting ${name}`);
-    const system = await startSystem(name, scenario, { redisUrl: redis.url, prefix });
-    try {
-      const shapes = scenario.requests.filter((s) => name !== 'naive' || s.route === 'friendly');
-      for (const shape of shapes) {
+  const prefixes = SYSTEMS.map((name) => `bench-${name.slice(0, 4)}-${scenario.name}-${process.pid}`);
+  const systems: RunningSystem[] = [];
+  try {
+    for (const [i, name] of SYSTEMS.entries()) {
+      log(`[${scenario.name}] starting ${name}`);
+      systems.push(await startSystem(name, scenario, { redisUrl: redis.url, prefix: prefixes[i]! }));
+    }
+    for (const shape of scenario.requests) {
+      const serving = systems.filter((s) => s.name !== 'naive' || shape.route === 'friendly');
+      // Throughput seen so far per system: sizes the runs on a slow machine or for a slow model.
+      const seen = new Map<RunningSystem, number>();
+      for (const system of serving) {
         const warm = await warmUp(system, shape, scenario, options);
-        // Throughput seen so far: sizes the runs on a slow machine or for a slow model.
-        let seen = Math.min(ip.bestAllowed.itemsPerS, warm?.throughput || Infinity);
-        for (const connections of options.concurrency) {
+        seen.set(system, Math.min(ip.bestAllowed.itemsPerS, warm?.throughput || Infinity));
+      }
+      for (const [level, connections] of options.concurrency.entries()) {
+        for (const system of rotate(serving, level)) {
           // A run must outlast several waits of one request at this concurrency (c / throughput).
-          const cycleS = connections / Math.max(0.5, seen);
+          const cycleS = connections / Math.max(0.5, seen.get(system)!);
           const durationS = options.smoke ? options.durationS : Math.max(options.durationS, Math.min(40, 3 * cycleS));
           const record = await measure(system, shape, scenario, { ...options, durationS }, redis, connections);
           report.runs.push(record);
           log(`[${scenario.name}] ${describe(record)}`);
-          if (record.load.throughput > 0) seen = Math.min(ip.bestAllowed.itemsPerS, record.load.throughput);
+          if (record.load.throughput > 0) seen.set(system, Math.min(ip.bestAllowed.itemsPerS, record.load.throughput));
           // Requests cut off at the end of a run are still being served: let them finish.
           if (cycleS > 0.05) await sleep(Math.min(15_000, 1500 * cycleS));
         }
       }
-    } finally {
-      await system.stop();
-      await redis.cleanup([prefix]);
     }
-    if (name === 'switchyard' && scenario.name === 'faq') await measureBaseline(report, options, redis, log);
+  } finally {
+    await Promise.all(systems.map((s) => s.stop()));
+    await redis.cleanup(prefixes);
   }
+  // The tables list each system's runs together, in concurrency order.
+  report.runs.sort((a, b) => seriesRank(a) - seriesRank(b));
+  if (scenario.name === 'faq') await measureBaseline(report, options, redis, log);
   return report;
+}
+
+/** The items in turn, starting at `level` (mod their number). */
+function rotate<T>(items: T[], level: number): T[] {
+  const k = level % Math.max(1, items.length);
+  return [...items.slice(k), ...items.slice(0, k)];
+}
+
+/** Where a run goes in the tables: by system, then route (the sort keeps concurrency order). */
+function seriesRank(r: RunRecord): number {
+  return SYSTEMS.indexOf(r.system) * 2 + (r.route === 'oip' ? 1 : 0);
 }
 
 /**
  * The Redis baseline at the pace of Switchyard's c=1 run (see measureRedisBaseline), measured
- * once Switchyard has stopped: what its Redis CPU per request at c=1 compares with.
+ * once every system has stopped: what its Redis CPU per request at c=1 compares with.
  */
 async function measureBaseline(report: ModelReport, options: BenchOptions, redis: BenchRedis, log: Log): Promise<void> {
   const c1 = report.runs.find((r) => r.series === 'switchyard' && r.load.connections === 1);
