@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { ScoringError, type ScoringJob, type ScoringSuccess } from '#contracts';
-import { ApiEnv, SCORING_TRANSPORT, type CatalogEntry, type ScoringTransport } from '#runtime';
+import { ApiEnv, SCORING_TRANSPORT, type CallerGone, type CatalogEntry, type ScoringTransport } from '#runtime';
 import { jobObservations, type RequestObservation } from '../observability/request-scope.js';
 
 /** A scoring request as the controllers hand it over, already validated. */
@@ -79,7 +79,7 @@ export class ScoringService {
    * Admits, enqueues and waits. Refused at once with 429 (never enqueued) when the model's
    * queue is over its bound or this instance has too many requests in flight.
    */
-  async score(request: ScoreRequest, entry: CatalogEntry, signal?: AbortSignal): Promise<ScoringSuccess> {
+  async score(request: ScoreRequest, entry: CatalogEntry, gone?: CallerGone): Promise<ScoringSuccess> {
     if (entry.liveWorkers === 0) {
       throw ScoringError.unavailable(`model '${request.model}' is not ready: no worker is serving it`);
     }
@@ -106,7 +106,7 @@ export class ScoringService {
       acceptedAt,
     };
     if (request.observation) jobObservations.set(job, request.observation);
-    const reply = await this.transport.submit(job, signal);
+    const reply = await this.transport.submit(job, gone);
     if (!reply.ok) throw new ScoringError(reply.status, reply.error);
     reply.timings.total = Date.now() - acceptedAt;
     return reply;

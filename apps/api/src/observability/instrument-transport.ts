@@ -1,6 +1,6 @@
 import { context, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
 import type { ScoringJob, ScoringReply } from '#contracts';
-import type { ScoringTransport } from '#runtime';
+import type { CallerGone, ScoringTransport } from '#runtime';
 import { deploymentOf, injectTrace, type Tracing } from '#telemetry';
 import { jobObservations } from './request-scope.js';
 
@@ -13,16 +13,16 @@ import { jobObservations } from './request-scope.js';
 export function instrumentTransport(transport: ScoringTransport, tracing: Tracing): void {
   instrumentEnqueue(transport as AsyncCapable, tracing);
   const submit = transport.submit.bind(transport);
-  transport.submit = (job: ScoringJob, signal?: AbortSignal): Promise<ScoringReply> => {
+  transport.submit = (job: ScoringJob, gone?: CallerGone): Promise<ScoringReply> => {
     const observation = jobObservations.get(job);
     // The request's own job labels its metrics; mirrored copies and later jobs do not.
     const primary = observation && !job.mirror && observation.job === undefined ? observation : undefined;
     if (primary) primary.job = job;
     if (!tracing.enabled) {
-      return primary ? submit(job, signal).then((reply) => (primary.reply = reply)) : submit(job, signal);
+      return primary ? submit(job, gone).then((reply) => (primary.reply = reply)) : submit(job, gone);
     }
     const span = enqueueSpan(job, tracing, observation?.context);
-    return submit(job, signal).then((reply) => {
+    return submit(job, gone).then((reply) => {
       if (primary) primary.reply = reply;
       if (reply.ok) span.setAttribute('switchyard.version', reply.version);
       else span.setStatus({ code: SpanStatusCode.ERROR, message: `${reply.status} ${reply.error}` });

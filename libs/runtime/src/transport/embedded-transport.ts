@@ -1,7 +1,7 @@
 import type { ScoringJob, ScoringReply } from '../../../contracts/src/index.js';
 import type { ModelServer } from '../serving/model-server.js';
 import { ReplyWaiter } from './reply-waiter.js';
-import type { CatalogEntry, ScoringTransport } from './scoring-transport.js';
+import type { CallerGone, CatalogEntry, ScoringTransport } from './scoring-transport.js';
 
 /**
  * One process, no Redis: jobs go straight to the in-process model servers. Same batcher,
@@ -34,12 +34,12 @@ export class EmbeddedTransport implements ScoringTransport {
     return this.waiter.size;
   }
 
-  submit(job: ScoringJob, signal?: AbortSignal): Promise<ScoringReply> {
+  submit(job: ScoringJob, gone?: CallerGone): Promise<ScoringReply> {
     const server = this.servers.get(job.model);
     if (this.closing || !server) {
       return Promise.resolve({ id: job.id, ok: false, status: 503, error: `model '${job.model}' is not being served` });
     }
-    if (signal?.aborted)
+    if (gone?.aborted)
       return Promise.resolve({ id: job.id, ok: false, status: 499, error: 'client closed the request' });
     const reply = this.waiter.wait(job.id, job.deadline);
     this.pending.set(job.model, (this.pending.get(job.model) ?? 0) + 1);
@@ -47,7 +47,7 @@ export class EmbeddedTransport implements ScoringTransport {
       this.pending.set(job.model, this.pending.get(job.model)! - 1);
       this.waiter.deliver(r);
     });
-    signal?.addEventListener('abort', () => this.waiter.cancel(job.id) && server.cancel(job.id), { once: true });
+    gone?.addEventListener('abort', () => this.waiter.cancel(job.id) && server.cancel(job.id), { once: true });
     return reply;
   }
 

@@ -6,7 +6,7 @@ import { RedisCatalogReader } from './redis-catalog-reader.js';
 import { createRedis, waitForRedis } from './redis-connection.js';
 import { RedisKeys } from './redis-keys.js';
 import { ReplyWaiter } from './reply-waiter.js';
-import type { CatalogEntry, ScoringTransport } from './scoring-transport.js';
+import type { CallerGone, CatalogEntry, ScoringTransport } from './scoring-transport.js';
 import { addEnveloped, addToLane, type Holder } from './envelope-adds.js';
 import { detachBlobs, queueBlobWrites } from './job-blobs.js';
 import { WriteCoalescer } from './write-coalescer.js';
@@ -112,11 +112,11 @@ export class RedisTransport implements ScoringTransport {
     return this.producer;
   }
 
-  submit(job: ScoringJob, signal?: AbortSignal): Promise<ScoringReply> {
+  submit(job: ScoringJob, gone?: CallerGone): Promise<ScoringReply> {
     if (this.closing) {
       return Promise.resolve({ id: job.id, ok: false, status: 503, error: 'this API instance is shutting down' });
     }
-    if (signal?.aborted)
+    if (gone?.aborted)
       return Promise.resolve({ id: job.id, ok: false, status: 499, error: 'client closed the request' });
     const queueName = job.queue ?? job.model;
     const entry = this.queueFor(queueName);
@@ -137,7 +137,7 @@ export class RedisTransport implements ScoringTransport {
           () => undefined,
         );
     };
-    signal?.addEventListener('abort', cancel, { once: true });
+    gone?.addEventListener('abort', cancel, { once: true });
     return reply;
   }
 

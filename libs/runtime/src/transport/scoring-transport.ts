@@ -13,6 +13,15 @@ export interface CatalogEntry {
 }
 
 /**
+ * The caller going away, as a transport watches for it: an AbortSignal is one, and so is the
+ * lighter object the API makes per request (an AbortController costs it ~4 µs, measured).
+ */
+export interface CallerGone {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+}
+
+/**
  * How the API reaches workers. Embedded and Redis transports share the batcher and handlers;
  * only this differs. `submit` always resolves, by the job's deadline at the latest.
  */
@@ -20,10 +29,10 @@ export interface ScoringTransport {
   /** The reply channel jobs of this instance name. */
   readonly replyTo: string;
   /**
-   * Enqueues the job and resolves with its reply. When `signal` aborts (the client went away)
+   * Enqueues the job and resolves with its reply. When `gone` aborts (the client went away)
    * the job is removed if it still waits, or skipped by the worker, and the wait ends.
    */
-  submit(job: ScoringJob, signal?: AbortSignal): Promise<ScoringReply>;
+  submit(job: ScoringJob, gone?: CallerGone): Promise<ScoringReply>;
   /** Models known to this transport, by name. */
   catalog(): Promise<Map<string, CatalogEntry>>;
   /** Jobs waiting for a worker (an estimate, read without a round trip on the request path). */
