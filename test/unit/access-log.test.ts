@@ -62,4 +62,25 @@ describe('access log', () => {
     assert.equal(lines.find((l) => l.req?.url === '/traced')?.trace_id, 'trace-1');
     assert.ok(!lines.some((l) => /health|metrics/.test(String(l.req?.url))), 'probes are not logged');
   });
+
+  it('at LOG_LEVEL=warn writes 5xx lines only', async () => {
+    const quiet: Record<string, any>[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        quiet.push(JSON.parse(chunk.toString()) as Record<string, any>);
+        done();
+      },
+    });
+    const warnOnly = Fastify();
+    installAccessLog(warnOnly, () => pino({ level: 'warn' }, sink));
+    warnOnly.get('/ok', async () => ({ ok: true }));
+    warnOnly.get('/boom', async (_request, reply) => reply.code(503).send({ error: 'boom' }));
+    await warnOnly.inject({ url: '/ok' });
+    await warnOnly.inject({ url: '/boom' });
+    await warnOnly.close();
+    assert.deepEqual(
+      quiet.map((l) => [l.req?.url, l.level]),
+      [['/boom', 50]],
+    );
+  });
 });

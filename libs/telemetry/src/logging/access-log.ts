@@ -22,14 +22,15 @@ export function installAccessLog(fastify: FastifyInstance, logger: () => Logger)
     return access;
   };
   fastify.addHook('onResponse', (request, reply, done) => {
-    if (!isProbe(request.url)) {
-      const status = reply.statusCode;
-      log()[status >= 500 ? 'error' : 'info'](line(request, status, reply.elapsedTime), 'request completed');
-    }
+    const level = reply.statusCode >= 500 ? 'error' : 'info';
+    // The line is only built when it is written (LOG_LEVEL=warn writes none for 2xx).
+    if (!isProbe(request.url) && log().isLevelEnabled(level))
+      log()[level](line(request, reply.statusCode, reply.elapsedTime), 'request completed');
     done();
   });
   fastify.addHook('onRequestAbort', (request, done) => {
-    if (!isProbe(request.url)) log().info(line(request, 499, undefined), 'request aborted');
+    if (!isProbe(request.url) && log().isLevelEnabled('info'))
+      log().info(line(request, 499, undefined), 'request aborted');
     done();
   });
 }
