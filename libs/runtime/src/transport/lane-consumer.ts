@@ -2,20 +2,13 @@ import type { ChainableCommander, Redis } from 'ioredis';
 import type { ScoringEnvelope } from '../../../contracts/src/index.js';
 import { decodeLaneEntry, type LaneEntry } from './lane-entry.js';
 import type { RedisKeys } from './redis-keys.js';
+import { type AbandonedHandler, LaneSweeper, type LaneSweeperOptions } from './lane-sweeper.js';
 import type { AlsoSend, PipelineBuilder } from './reply-publisher.js';
 
 /** @see LaneConsumer */
-export interface LaneConsumerOptions {
-  queue: string;
-  workerId: string;
+export interface LaneConsumerOptions extends LaneSweeperOptions {
   /** Envelopes held at once (like BullMQ's worker concurrency). */
   concurrency: number;
-  /** ms this worker's liveness key lasts without renewal; its envelopes are taken back after. */
-  lockDurationMs: number;
-  /** ms between looks for envelopes of dead workers to take back. */
-  stalledIntervalMs: number;
-  /** Times an envelope is taken back from a dead worker before its requests fail. @defaultValue 1 */
-  maxTakenBack?: number;
   /**
    * ms an envelope whose move left the lane empty may take to be served before the next
    * read goes out anyway (see LaneConsumer). @defaultValue 10
@@ -30,38 +23,6 @@ export interface LaneConsumerOptions {
  * envelope emptied the lane, `release` also offers to carry that pipeline with the next read.
  */
 export type EnvelopeHandler = (envelope: ScoringEnvelope, attempt: number, release: AlsoSend) => Promise<void>;
-
-/** Requests of an envelope taken back more than `maxTakenBack` times: fail them, don't retry. */
-export type AbandonedHandler = (envelope: ScoringEnvelope) => Promise<void>;
-
-/**
- * Moves every envelope of a dead worker's held list back to the lane (or, past the limit,
- * returns it to be failed), unless the worker's liveness key is back. Atomic, so two workers
- * sweeping at once take each envelope back once. KEYS: held, lane, alive, workers, counter.
- * ARGV: maxTakenBack, worker id.
- */
-const TAKE_BACK = `
-if redis.call('EXISTS', KEYS[3]) == 1 then return {} end
-local abandoned = {}
-local max = tonumber(ARGV[1])
-local entry = redis.call('LPOP', KEYS[1])
-while entry do
-  local sep = string.find(entry, '|', 1, true)
-  local n = tonumber(string.sub(entry, 1, sep - 1))
-  redis.call('INCR', KEYS[5])
-  if n >= max then abandoned[#abandoned + 1] = string.sub(entry, sep + 1)
-  else redis.call('RPUSH', KEYS[2], (n + 1) .. string.sub(entry, sep)) end
-  entry = redis.call('LPOP', KEYS[1])
-end
-redis.call('SREM', KEYS[4], ARGV[2])
-return abandoned
-`;
-
-/** Moves one entry from a held list back to the lane, if it is still there. KEYS: held, lane. */
-const PUT_BACK = `
-if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 1 then redis.call('RPUSH', KEYS[2], ARGV[1]) end
-return 0
-`;
 
 /**
  * Consumes a queue's direct lane: the API's synchronous requests, enveloped, in a plain Redis
@@ -78,20 +39,11 @@ return 0
 export class LaneConsumer {
   private readonly held = new Set<string>();
   private readonly slotFreed: (() => void)[] = [];
-  /** Held entries not being served at the last sweep (see sweepOwn). */
-  private strays = new Set<string>();
   private running: Promise<void> | undefined;
   private closing = false;
   private blockingId: number | undefined;
-  private timers: NodeJS.Timeout[] = [];
-  private readonly keys: {
-    lane: string;
-    held: string;
-    alive: string;
-    workers: string;
-    takenBack: string;
-    counter: string;
-  };
+  private readonly sweeper: LaneSweeper;
+  private readonly keys: { lane: string; held: string; counter: string };
   /** Requests taken since the last BLMOVE: counted off with the next one, in its pipeline. */
   private toCountOff = 0;
   /** The envelope the loop waits for before reading again, and how its last flush gets a ride. */
@@ -100,21 +52,19 @@ export class LaneConsumer {
   constructor(
     private readonly blocking: Redis,
     private readonly commands: Redis,
-    private readonly redisKeys: RedisKeys,
+    redisKeys: RedisKeys,
     private readonly options: LaneConsumerOptions,
     private readonly serve: EnvelopeHandler,
-    private readonly abandon: AbandonedHandler,
+    abandon: AbandonedHandler,
     private readonly onError: (err: Error) => void,
   ) {
     const { queue, workerId } = options;
     this.keys = {
       lane: redisKeys.lane(queue),
       held: redisKeys.laneHeld(queue, workerId),
-      alive: redisKeys.laneAlive(queue, workerId),
-      workers: redisKeys.laneWorkers(queue),
-      takenBack: redisKeys.laneTakenBack(queue),
       counter: redisKeys.queuedRequests(queue),
     };
+    this.sweeper = new LaneSweeper(commands, redisKeys, options, (raw) => this.held.has(raw), abandon, onError);
   }
 
   /** Envelopes this worker serves now. */
@@ -124,17 +74,8 @@ export class LaneConsumer {
 
   /** Announces this worker's liveness and starts taking envelopes. */
   async start(): Promise<void> {
-    await this.refreshAlive();
+    await this.sweeper.start();
     this.blockingId = Number(await this.blocking.client('ID'));
-    const renew = setInterval(
-      () => void this.refreshAlive().catch((err: Error) => this.onError(err)),
-      Math.max(100, Math.floor(this.options.lockDurationMs / 3)),
-    );
-    const sweep = setInterval(
-      () => void this.sweep().catch((err: Error) => this.onError(err)),
-      this.options.stalledIntervalMs,
-    );
-    this.timers = [renew, sweep];
     this.running = this.loop();
   }
 
@@ -146,11 +87,7 @@ export class LaneConsumer {
     await this.running;
     if (this.toCountOff > 0) await this.commands.decrby(this.keys.counter, this.toCountOff).catch(() => 0);
     while (this.held.size > 0) await new Promise<void>((r) => this.slotFreed.push(r));
-    for (const t of this.timers) clearInterval(t);
-    // Anything still filed under this worker (nothing, normally) is taken back by the others.
-    await this.commands.del(this.keys.alive).catch(() => 0);
-    if ((await this.commands.llen(this.keys.held).catch(() => 1)) === 0)
-      await this.commands.srem(this.keys.workers, this.options.workerId).catch(() => 0);
+    await this.sweeper.stop();
   }
 
   private async loop(): Promise<void> {
@@ -281,51 +218,5 @@ export class LaneConsumer {
   private countOff(requests: number): void {
     if (this.held.size < this.options.concurrency && !this.closing) this.toCountOff += requests;
     else this.commands.decrby(this.keys.counter, requests).catch((err: Error) => this.onError(err));
-  }
-
-  /** Renews the liveness key, and the membership in the workers set (lost if Redis restarted empty). */
-  private async refreshAlive(): Promise<void> {
-    await this.commands
-      .multi()
-      .set(this.keys.alive, '1', 'PX', this.options.lockDurationMs)
-      .sadd(this.keys.workers, this.options.workerId)
-      .exec();
-  }
-
-  /** Takes back the envelopes of dead workers, and puts back this worker's own strays. */
-  private async sweep(): Promise<void> {
-    const workers = await this.commands.smembers(this.keys.workers);
-    for (const id of workers) {
-      if (id === this.options.workerId) continue;
-      const abandoned = (await this.commands.eval(
-        TAKE_BACK,
-        5,
-        this.redisKeys.laneHeld(this.options.queue, id),
-        this.keys.lane,
-        this.redisKeys.laneAlive(this.options.queue, id),
-        this.keys.workers,
-        this.keys.takenBack,
-        this.options.maxTakenBack ?? 1,
-        id,
-      )) as string[];
-      for (const json of abandoned) await this.abandon(JSON.parse(json) as ScoringEnvelope);
-    }
-    await this.sweepOwn();
-  }
-
-  /**
-   * An envelope filed under this worker that it does not serve (a BLMOVE whose reply was lost
-   * in a reconnect) goes back to the lane once two sweeps in a row have seen it so: a single
-   * sighting may be an envelope whose BLMOVE reply is still on its way.
-   */
-  private async sweepOwn(): Promise<void> {
-    const filed = await this.commands.lrange(this.keys.held, 0, -1);
-    const strays = new Set(filed.filter((raw) => !this.held.has(raw)));
-    for (const raw of strays) {
-      if (!this.strays.has(raw)) continue;
-      await this.commands.eval(PUT_BACK, 2, this.keys.held, this.keys.lane, raw);
-      strays.delete(raw);
-    }
-    this.strays = strays;
   }
 }
