@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApiEnv, parseEnv, WorkerEnv } from '../../libs/runtime/src/config/env.js';
 import { ConfigError } from '../../libs/runtime/src/repository/config-error.js';
+import { unixSocketOptions } from '../../libs/runtime/src/transport/redis-connection.js';
 
 /** Asserts that parsing refuses with a ConfigError naming `variable`. */
 function refuses(fn: () => unknown, variable: string): void {
@@ -55,6 +56,22 @@ describe('parseEnv(ApiEnv)', () => {
 
   it('refuses a REDIS_URL that is not a redis:// URL', () => {
     refuses(() => parseEnv(ApiEnv, { REDIS_URL: 'http://cache:6379' }), 'REDIS_URL');
+  });
+
+  it('takes a Unix socket as unix:///absolute/path, and refuses a relative or empty one', () => {
+    const env = parseEnv(ApiEnv, { REDIS_URL: 'unix:///run/redis/redis.sock?db=2' });
+    assert.equal(env.REDIS_URL, 'unix:///run/redis/redis.sock?db=2');
+    refuses(() => parseEnv(ApiEnv, { REDIS_URL: 'unix://run/redis.sock' }), 'REDIS_URL');
+    refuses(() => parseEnv(ApiEnv, { REDIS_URL: 'unix:///' }), 'REDIS_URL');
+  });
+
+  it('reads the socket path, database and password of a unix: URL', () => {
+    assert.deepEqual(unixSocketOptions('unix:///run/redis/redis.sock'), { path: '/run/redis/redis.sock' });
+    assert.deepEqual(unixSocketOptions('unix:///tmp/my%20dir/r.sock?db=4&password=s%3Dcret'), {
+      path: '/tmp/my dir/r.sock',
+      db: 4,
+      password: 's=cret',
+    });
   });
 
   it('refuses an unknown LOG_LEVEL', () => {

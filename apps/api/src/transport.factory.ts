@@ -47,5 +47,5 @@ export async function createTransport(env: ApiEnv): Promise<ScoringTransport> {
 }
 
 function redact(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
+  return url.replace(/\/\/[^@/]*@/, '//***@').replace(/([?&]password=)[^&]*/, '$1***');
 }

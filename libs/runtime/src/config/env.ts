@@ -18,11 +18,14 @@ import { ConfigError } from '../repository/config-error.js';
 /** Environment shared by the API and the workers. */
 export class CommonEnv {
   /**
-   * Redis for the distributed topology (`redis://[:password@]host:port[/db]`, `rediss://` for TLS).
+   * Redis for the distributed topology (`redis://[:password@]host:port[/db]`, `rediss://` for TLS,
+   * `unix:///path/to/redis.sock[?db=N&password=...]` for a Redis on the same host).
    * Unset: the API runs embedded, with every model in-process.
    */
   @IsOptional()
-  @Matches(/^rediss?:\/\/.+/, { message: 'REDIS_URL must look like redis://host:6379' })
+  @Matches(/^(rediss?:\/\/.+|unix:\/\/\/[^?]+(\?.*)?)$/, {
+    message: 'REDIS_URL must look like redis://host:6379, rediss://host:6380 or unix:///path/to/redis.sock',
+  })
   REDIS_URL?: string;
 
   /** Prefix of every Redis key. Use a hash tag such as `{sy}` on Redis Cluster. @defaultValue 'sy' */
