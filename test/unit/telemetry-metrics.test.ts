@@ -6,6 +6,7 @@ import type { ScoringJob } from '../../libs/contracts/src/index.js';
 import { DynamicBatcher, type BatchExecutionInfo } from '../../libs/runtime/src/index.js';
 import {
   ApiMetrics,
+  createRegistry,
   isProbe,
   chooseRequestId,
   ServingTelemetry,
@@ -116,6 +117,19 @@ describe('telemetry metrics', () => {
         [1, false],
       ],
     );
+  });
+});
+
+describe('process metrics', () => {
+  it("has Node's event-loop lag, and a blocked loop shows in it", async () => {
+    const registry = createRegistry();
+    await new Promise((r) => setTimeout(r, 250));
+    const until = Date.now() + 400;
+    while (Date.now() < until); // the loop is blocked for 400 ms
+    await new Promise((r) => setTimeout(r, 250));
+    const max = await sample(registry, 'nodejs_eventloop_lag_max_seconds');
+    assert.ok(max >= 0.25, `lag max ${max} s after a 400 ms block`);
+    registry.clear();
   });
 });
 
