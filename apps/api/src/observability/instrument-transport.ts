@@ -2,7 +2,7 @@ import { context, SpanKind, SpanStatusCode, trace, type Context, type Span } fro
 import type { ScoringJob, ScoringReply } from '#contracts';
 import type { CallerGone, ScoringTransport } from '#runtime';
 import { deploymentOf, injectTrace, type Tracing } from '#telemetry';
-import { jobObservations } from './request-scope.js';
+import { takeJobObservation } from './request-scope.js';
 
 /**
  * Wraps the transport's `submit` in place (the instance keeps its class, which other modules
@@ -14,7 +14,7 @@ export function instrumentTransport(transport: ScoringTransport, tracing: Tracin
   instrumentEnqueue(transport as AsyncCapable, tracing);
   const submit = transport.submit.bind(transport);
   transport.submit = (job: ScoringJob, gone?: CallerGone): Promise<ScoringReply> => {
-    const observation = jobObservations.get(job);
+    const observation = takeJobObservation(job);
     // The request's own job labels its metrics; mirrored copies and later jobs do not.
     const primary = observation && !job.mirror && observation.job === undefined ? observation : undefined;
     if (primary) primary.job = job;
@@ -40,7 +40,7 @@ function instrumentEnqueue(transport: AsyncCapable, tracing: Tracing): void {
   if (typeof transport.enqueue !== 'function') return;
   const enqueue = transport.enqueue.bind(transport);
   transport.enqueue = (job: ScoringJob): Promise<void> => {
-    const observation = jobObservations.get(job);
+    const observation = takeJobObservation(job);
     if (observation && !job.mirror && observation.job === undefined) observation.job = job;
     if (!tracing.enabled) return enqueue(job);
     const span = enqueueSpan(job, tracing, observation?.context);

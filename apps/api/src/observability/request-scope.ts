@@ -24,3 +24,16 @@ export const observations = new WeakMap<IncomingMessage, RequestObservation>();
  * makes, which cost the API ~10% of its CPU per request.
  */
 export const jobObservations = new WeakMap<ScoringJob, RequestObservation>();
+
+/**
+ * Reads a job's observation once, removing the entry. Entries must not wait for their keys to
+ * die: V8's young-generation collector keeps every entry of an old WeakMap alive, key and value,
+ * so a request whose entry stayed was promoted whole to the old generation, and the API's heap
+ * grew by ~10 KB per request between full collections (8-10 ms scavenges, a mark-compact every
+ * few seconds).
+ */
+export function takeJobObservation(job: ScoringJob): RequestObservation | undefined {
+  const observation = jobObservations.get(job);
+  if (observation) jobObservations.delete(job);
+  return observation;
+}
