@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { QueuedWork, ScoringJob } from '../../../contracts/src/index.js';
 import { encodeLaneEntry } from './lane-entry.js';
+import { execAndRelease } from './pipeline-release.js';
 
 /** Where an accepted request went: the BullMQ job holding it, alone or with others. */
 export interface Holder {
@@ -74,7 +75,7 @@ export async function addToLane(
   const entry = encodeLaneEntry({ items: jobs });
   const transaction = redis.multi();
   before?.(transaction);
-  const results = await transaction.lpush(lane, entry).incrby(counter, jobs.length).exec();
+  const results = await execAndRelease(transaction.lpush(lane, entry).incrby(counter, jobs.length));
   const failed = results?.find(([err]) => err)?.[0];
   if (!results || failed) throw failed ?? new Error('lane write aborted');
   return { jobId: lane, items: jobs.length, cancelled: 0, lane: entry };

@@ -4,6 +4,7 @@ import { decodeLaneEntry, type LaneEntry } from './lane-entry.js';
 import type { RedisKeys } from './redis-keys.js';
 import { type AbandonedHandler, LaneSweeper, type LaneSweeperOptions } from './lane-sweeper.js';
 import type { AlsoSend, PipelineBuilder } from './reply-publisher.js';
+import { execAndRelease } from './pipeline-release.js';
 
 /** @see LaneConsumer */
 export interface LaneConsumerOptions extends LaneSweeperOptions {
@@ -148,7 +149,7 @@ export class LaneConsumer {
   private async nextEntry(pipeline = this.readPipeline()): Promise<{ raw: string | null; left: number }> {
     pipeline.blmove(this.keys.lane, this.keys.held, 'RIGHT', 'LEFT', 5);
     pipeline.llen(this.keys.lane);
-    const results = (await pipeline.exec()) ?? [];
+    const results = (await execAndRelease(pipeline)) ?? [];
     const aborted: [Error, null] = [new Error('lane read aborted'), null];
     const [err, raw] = results[results.length - 2] ?? aborted;
     if (err) throw err;

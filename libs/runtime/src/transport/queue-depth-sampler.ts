@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { waitingRequests } from './redis-keys.js';
+import { execAndRelease } from './pipeline-release.js';
 
 interface Sample {
   /** Requests waiting when last read. */
@@ -60,13 +61,9 @@ export class QueueDepthSampler {
     const keys = this.keysOf(model);
     try {
       const started = Date.now();
-      const results = await this.redis
-        .multi()
-        .llen(keys.wait)
-        .zcard(keys.prioritized)
-        .llen(keys.lane)
-        .get(keys.counter)
-        .exec();
+      const results = await execAndRelease(
+        this.redis.multi().llen(keys.wait).zcard(keys.prioritized).llen(keys.lane).get(keys.counter),
+      );
       const jobs = [0, 1, 2].reduce((n, i) => n + Number(results?.[i]?.[1] ?? 0), 0);
       sample.depth = waitingRequests(jobs, Number(results?.[3]?.[1] ?? 0));
       sample.at = started;

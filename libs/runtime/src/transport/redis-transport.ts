@@ -10,6 +10,7 @@ import type { CallerGone, CatalogEntry, ScoringTransport } from './scoring-trans
 import { addEnveloped, addToLane, type Holder } from './envelope-adds.js';
 import { detachBlobs, queueBlobWrites } from './job-blobs.js';
 import { WriteCoalescer } from './write-coalescer.js';
+import { execAndRelease } from './pipeline-release.js';
 
 /** @see RedisTransport.connect */
 export interface RedisTransportOptions {
@@ -230,7 +231,7 @@ export class RedisTransport implements ScoringTransport {
     if (jobs.some((d) => d.blobs.length > 0)) {
       const pipeline = this.laneWriter.pipeline();
       this.storeBlobs(pipeline, jobs);
-      const failed = (await pipeline.exec())?.find(([err]) => err)?.[0];
+      const failed = (await execAndRelease(pipeline))?.find(([err]) => err)?.[0];
       if (failed) throw failed;
     }
     const holders = await addEnveloped(

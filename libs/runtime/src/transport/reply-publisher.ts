@@ -3,6 +3,7 @@ import type { ScoringJob, ScoringReply } from '../../../contracts/src/index.js';
 import { queueOutcomeWrite } from '../async/redis-async-store.js';
 import type { RedisKeys } from './redis-keys.js';
 import { WriteCoalescer } from './write-coalescer.js';
+import { execAndRelease } from './pipeline-release.js';
 
 interface Outgoing {
   channel: string;
@@ -111,7 +112,7 @@ export class ReplyPublisher {
     if (!items.some((item) => item.also?.carry?.(build))) {
       const pipeline = this.redis.pipeline();
       build(pipeline);
-      await pipeline.exec();
+      await execAndRelease(pipeline);
     }
     const counts = await Promise.all(received);
     await this.keepMissed(items.filter((item, i) => !item.store && item.reply !== NO_REPLY && counts[i] === 0));
@@ -126,7 +127,7 @@ export class ReplyPublisher {
       const ttl = Math.max(1, deadline - now) + MISSED_REPLY_GRACE_MS;
       pipeline.set(this.keys.missedReply(reply.id), JSON.stringify(reply), 'PX', ttl);
     }
-    await pipeline.exec();
+    await execAndRelease(pipeline);
   }
 }
 
