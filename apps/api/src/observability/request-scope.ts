@@ -27,10 +27,10 @@ export const jobObservations = new WeakMap<ScoringJob, RequestObservation>();
 
 /**
  * Reads a job's observation once, removing the entry. Entries must not wait for their keys to
- * die: V8's young-generation collector keeps every entry of an old WeakMap alive, key and value,
- * so a request whose entry stayed was promoted whole to the old generation, and the API's heap
- * grew by ~10 KB per request between full collections (8-10 ms scavenges, a mark-compact every
- * few seconds).
+ * die: V8's young-generation collections keep the entries of a WeakMap that lives in the old
+ * generation, key and value, so each job, its reply and its observation were promoted to the
+ * old generation and freed only by the next full collection (reproduced in isolation: entries
+ * set and never deleted promoted everything they referenced; deleted, nothing).
  */
 export function takeJobObservation(job: ScoringJob): RequestObservation | undefined {
   const observation = jobObservations.get(job);
