@@ -41,13 +41,24 @@ function fakeTransport(): ScoringTransport & { enqueue(job: ScoringJob): Promise
   } as unknown as ScoringTransport & { enqueue(job: ScoringJob): Promise<void>; enqueued: string[] };
 }
 
+/** An instrumented fake transport, as the API wires the real one. */
+function instrumented(): ReturnType<typeof fakeTransport> {
+  const transport = fakeTransport();
+  instrumentTransport(transport, Tracing.get());
+  return transport;
+}
+
+/** A job with an observation noted for it, as ScoringService notes one. */
+function observed(id: string, over: Partial<ScoringJob> = {}): { job: ScoringJob; observation: RequestObservation } {
+  const noted = { job: job(id, over), observation: {} as RequestObservation };
+  jobObservations.set(noted.job, noted.observation);
+  return noted;
+}
+
 describe('request observations', () => {
   it('label the request by its job and reply, and leave no entry behind once the job is submitted', async () => {
-    const transport = fakeTransport();
-    instrumentTransport(transport, Tracing.get());
-    const observation: RequestObservation = {};
-    const scored = job('a');
-    jobObservations.set(scored, observation);
+    const transport = instrumented();
+    const { job: scored, observation } = observed('a');
     const reply = await transport.submit(scored);
     assert.equal(observation.job, scored);
     assert.equal(observation.reply, reply);
@@ -57,19 +68,14 @@ describe('request observations', () => {
   });
 
   it('do the same for async jobs, and let a mirrored copy label nothing', async () => {
-    const transport = fakeTransport();
-    instrumentTransport(transport, Tracing.get());
-    const observation: RequestObservation = {};
-    const queued = job('b');
-    jobObservations.set(queued, observation);
+    const transport = instrumented();
+    const { job: queued, observation } = observed('b');
     await transport.enqueue(queued);
     assert.deepEqual(transport.enqueued, ['b']);
     assert.equal(observation.job, queued);
     assert.equal(jobObservations.has(queued), false);
 
-    const mirrored: RequestObservation = {};
-    const copy = job('c', { mirror: true });
-    jobObservations.set(copy, mirrored);
+    const { job: copy, observation: mirrored } = observed('c', { mirror: true });
     await transport.submit(copy);
     assert.equal(mirrored.job, undefined);
     assert.equal(jobObservations.has(copy), false);
