@@ -103,6 +103,9 @@ function renderModel(model: ModelReport): string[] {
       `**(a) in-process onnxruntime** (intra_op_threads ${ip.threads}, max_batch_size ${ip.maxBatchSize}): best ` +
         `**${f(ip.best.itemsPerS, 0)} items/s** at batch ${ip.best.batch}; best within max_batch_size ${f(ip.bestAllowed.itemsPerS, 0)}/s ` +
         `(batch ${ip.bestAllowed.batch}); all cores (intra_op_threads 0) at batch ${ip.allCores.batch}: ${f(ip.allCores.itemsPerS, 0)}/s; ` +
+        (ip.besideBusyCore
+          ? `beside a busy core (another process spinning) at batch ${ip.besideBusyCore.batch}: ${f(ip.besideBusyCore.itemsPerS, 0)}/s; `
+          : '') +
         `handler preprocessing alone: ${f(ip.prepareItemsPerS, 0)} items/s.`,
       '',
       row(['batch', ...ip.points.map((p) => p.batch)]),

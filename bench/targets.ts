@@ -1,3 +1,4 @@
+import type { InProcessPoint } from './in-process.js';
 import { cpuGot, pct, throttledShare } from './machine-check.js';
 import type { BenchReport, ModelReport, RunRecord, TargetResult } from './types.js';
 
@@ -68,11 +69,18 @@ export function judgeTargets(report: Pick<BenchReport, 'models'>): TargetResult[
         ? `${fmt(best.load.throughput, 1)} req/s at c=${best.load.connections} vs ${fmt(limit, 1)} items/s ` +
           `(batch ${resnet.inProcess.best.batch}) = ${fmt(ratio * 100, 0)}%; vs best batch ≤ max_batch_size ` +
           `(${resnet.inProcess.bestAllowed.batch}): ${fmt((best.load.throughput / resnet.inProcess.bestAllowed.itemsPerS) * 100, 0)}%` +
+          besideBusyCore(best.load.throughput, resnet.inProcess.besideBusyCore) +
           throttleNote([best])
         : 'no Switchyard run',
     });
   }
   return targets;
+}
+
+/** The run against (a) beside a busy core: the ceiling once anything shares the machine. */
+function besideBusyCore(throughput: number, point: InProcessPoint | undefined): string {
+  if (!point) return '';
+  return `; (a) beside a busy core: ${fmt(point.itemsPerS, 1)} items/s, of which this is ${fmt((throughput / point.itemsPerS) * 100, 0)}%`;
 }
 
 function ratioTarget(name: string, a: RunRecord | undefined, b: RunRecord | undefined, min: number): TargetResult {

@@ -11,7 +11,7 @@ interface SmokeReport {
   options: { smoke: boolean; concurrency: number[] };
   models: {
     model: string;
-    inProcess?: { best: { itemsPerS: number } };
+    inProcess?: { best: { itemsPerS: number; batch: number }; besideBusyCore?: { itemsPerS: number; batch: number } };
     runs: { series: string; load: { connections: number; throughput: number; ok: number } }[];
     redisBaseline?: { periodMs: number; roundTrips: number; cpuUs: number };
   }[];
@@ -51,6 +51,13 @@ describe('benchmark (--smoke)', () => {
     );
     const faq = report.models[0]!;
     assert.ok(faq.inProcess && faq.inProcess.best.itemsPerS > 0, 'in-process reference measured');
+    // Beside a busy core: the best batch size again, measured (this machine has two cores).
+    assert.equal(faq.inProcess.besideBusyCore?.batch, faq.inProcess.best.batch);
+    assert.ok(faq.inProcess.besideBusyCore.itemsPerS > 0, 'measured beside a busy core');
+    assert.match(
+      readFileSync(join(out, 'report.md'), 'utf8'),
+      /beside a busy core \(another process spinning\) at batch/,
+    );
     // Every series ran at both levels; each scored requests (summed over the levels, so one
     // starved second on a busy machine does not fail the test).
     for (const series of ['switchyard', 'switchyard-oip', 'embedded', 'embedded-oip', 'naive']) {

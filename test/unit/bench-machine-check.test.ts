@@ -139,4 +139,42 @@ describe('bench machine check', () => {
     );
     assert.equal(without!.detail, 'c=1: 140 µs, c=8: 50 µs');
   });
+  it('sets ResNet-50 beside what (a) gets with another core busy, without judging on it', () => {
+    const point = (batch: number, itemsPerS: number) => ({
+      batch,
+      itemsPerS,
+      msPerRun: (batch * 1000) / itemsPerS,
+      runs: 5,
+    });
+    const run: RunRecord = {
+      model: 'resnet50',
+      system: 'switchyard',
+      route: 'friendly',
+      series: 'switchyard',
+      load: { connections: 128, throughput: 18, ok: 100, latencyMs: { p50: 1, p90: 1, p99: 2 } } as RunRecord['load'],
+      cpuUs: { front: 1, loadgen: 1 },
+    };
+    const inProcess = {
+      model: 'resnet50',
+      threads: 1,
+      maxBatchSize: 8,
+      points: [point(2, 24)],
+      best: point(2, 24),
+      bestAllowed: point(2, 24),
+      allCores: point(2, 24),
+      prepareItemsPerS: 150,
+    };
+    const judge = (besideBusyCore?: ReturnType<typeof point>) =>
+      judgeTargets({ models: [{ model: 'resnet50', runs: [run], inProcess: { ...inProcess, besideBusyCore } }] }).find(
+        (t) => t.name.startsWith('ResNet-50'),
+      )!;
+    const beside = judge(point(2, 20));
+    assert.equal(beside.pass, false, 'judged on (a) alone: 75%');
+    assert.equal(
+      beside.detail,
+      '18.0 req/s at c=128 vs 24.0 items/s (batch 2) = 75%; vs best batch ≤ max_batch_size (2): 75%; ' +
+        '(a) beside a busy core: 20.0 items/s, of which this is 90%',
+    );
+    assert.doesNotMatch(judge().detail, /busy core/, 'nothing said when it was not measured');
+  });
 });
