@@ -212,3 +212,59 @@ describe('demo page in a browser', () => {
     assert.deepEqual(pageErrors, []);
   });
 });
+
+/**
+ * The same page against an API that checks keys (AUTH on): without the admin key its
+ * predictions get 401 and say where the key goes; with it, both panels score.
+ */
+describe('demo page with AUTH on', () => {
+  const ADMIN_KEY = 'demo-admin-key-0123456789';
+  let api: ServiceProcess;
+  let browser: Browser;
+  let page: Page;
+
+  before(async () => {
+    api = await startApi({ MODEL_REPOSITORY: MODELS, AUTH: 'on', ADMIN_API_KEY: ADMIN_KEY }, { wait: false });
+    await api.waitReady('/v2/health/ready', 90_000);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    page = await browser.newPage();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await api?.stop();
+  });
+
+  it('asks for the admin key, refuses a wrong one and scores with the right one', async () => {
+    await page.goto(`${api.url}/`);
+    await page.locator('#faq-status[data-state="ready"]').waitFor();
+    const faqError = page.locator('#faq-error');
+    const ask = async (): Promise<void> => {
+      await page.locator('#faq-question').fill('remove an item from an array');
+      await page.locator('#faq-question').press('Enter');
+    };
+
+    await ask();
+    await faqError.waitFor({ state: 'visible' });
+    assert.equal(
+      await faqError.innerText(),
+      '401: missing credentials: send Authorization: Bearer <admin key> (enter the admin key above)',
+    );
+
+    await page.locator('#api-key').fill('not-the-key');
+    await ask();
+    await page.getByText('401: invalid credentials').waitFor();
+    assert.match(await faqError.innerText(), /^401: invalid credentials: this route needs the admin key/);
+
+    await page.locator('#api-key').fill(ADMIN_KEY);
+    await ask();
+    await faqError.waitFor({ state: 'hidden' });
+    assert.equal(await page.locator('#faq-results li.result').count(), 5);
+
+    await page.locator('#image-file').setInputFiles(resolve(FASHION_FIXTURES, '0-9.png'));
+    const top = page.locator('#image-results li.result').first();
+    await top.waitFor();
+    assert.equal(await top.getAttribute('data-label'), fixtureLabel('0-9.png'));
+    assert.equal(await page.locator('#image-error').isHidden(), true);
+  });
+});

@@ -64,6 +64,15 @@ async function checkReady(model, badge) {
 }
 
 /**
+ * `Authorization` for the predict route when a key was typed in. With AUTH on, scoring a model
+ * directly (not through an endpoint) takes the admin key. It stays in this page's memory only.
+ */
+function authHeaders() {
+  const key = $('api-key').value.trim();
+  return key ? { authorization: `Bearer ${key}` } : {};
+}
+
+/**
  * POSTs to the friendly predict route. Resolves with the parsed body; rejects with an Error
  * whose message is the API's `error` field (or a description of what went wrong).
  */
@@ -71,7 +80,8 @@ async function predict(model, init) {
   const started = performance.now();
   let res;
   try {
-    res = await fetch(`v1/models/${encodeURIComponent(model)}:predict`, { method: 'POST', ...init });
+    const headers = { ...init.headers, ...authHeaders() };
+    res = await fetch(`v1/models/${encodeURIComponent(model)}:predict`, { method: 'POST', ...init, headers });
   } catch (err) {
     throw new Error(`Could not reach the API: ${err.message}`, { cause: err });
   }
@@ -84,7 +94,8 @@ async function predict(model, init) {
   }
   if (!res.ok) {
     const message = body && typeof body.error === 'string' ? body.error : text || res.statusText;
-    throw new Error(`${res.status}: ${message}`);
+    const hint = res.status === 401 || res.status === 403 ? ' (enter the admin key above)' : '';
+    throw new Error(`${res.status}: ${message}${hint}`);
   }
   if (!body || !Array.isArray(body.predictions)) throw new Error('The API answered without predictions.');
   return { body, roundTripMs: performance.now() - started };
