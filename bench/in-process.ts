@@ -134,9 +134,16 @@ async function timeRuns(
   return { batch, runs, msPerRun: elapsed / runs, itemsPerS: (batch * runs * 1000) / elapsed };
 }
 
-/** Runs `measure` while a child process spins (no memory traffic, no syscalls) on another core. */
+/**
+ * A plain busy loop (no memory traffic, one getppid per ~10 ms) that ends when its parent is gone
+ * or after 10 minutes, so a benchmark killed mid-measure does not leave it spinning.
+ */
+const SPINNER = `const parent = process.ppid, end = Date.now() + 600e3;
+while (process.ppid === parent && Date.now() < end) for (let i = 0; i < 1e7; i++);`;
+
+/** Runs `measure` while a child process spins on another core. */
 async function besideBusyLoop<T>(measure: () => Promise<T>): Promise<T> {
-  const spinner = spawn(process.execPath, ['-e', 'for (;;);'], { stdio: 'ignore' });
+  const spinner = spawn(process.execPath, ['-e', SPINNER], { stdio: 'ignore' });
   const exited = new Promise((resolve) => spinner.once('exit', resolve));
   try {
     // Until it spins: node takes a few tens of ms to start.
