@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import type { ScoringJob } from '#contracts';
 import { concatRows, createFriendlyHandler, LoadedModel, ModelRepository, type TensorMap } from '#runtime';
 import type { ModelScenario } from './scenarios.js';
+import { sleep } from './services.js';
 
 /** Batch sizes reference (a) runs `session.run` at. */
 export const REFERENCE_BATCH_SIZES = [1, 2, 4, 8, 16, 32, 64];
@@ -147,7 +148,7 @@ async function besideBusyLoop<T>(measure: () => Promise<T>): Promise<T> {
   const exited = new Promise((resolve) => spinner.once('exit', resolve));
   try {
     // Until it spins: node takes a few tens of ms to start.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await sleep(300);
     return await measure();
   } finally {
     spinner.kill('SIGKILL');
