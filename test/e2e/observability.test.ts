@@ -8,7 +8,7 @@ import { getJson, postJson, sumRequest } from './support/http.js';
 import { hasMetric, metricValue, scrape } from './support/metrics.js';
 import { removeRepo, tempRepo } from './support/model-repo.js';
 import { OtlpReceiver } from './support/otlp-receiver.js';
-import { startApi, startWorker, type ServiceProcess } from './support/processes.js';
+import { freePort, startApi, startWorker, type ServiceProcess } from './support/processes.js';
 import { eventually } from './support/queues.js';
 import { deletePrefix, freshPrefix, REDIS_URL } from './support/redis.js';
 
@@ -202,6 +202,30 @@ describe('observability: metrics, traces, logs, payload capture, status', () => 
         assert.ok(!text.includes(forbidden), `capture contains ${forbidden}`);
       }
     }
+  });
+
+  it('with METRICS_PORT, serves /metrics on that port only, with the requests served on PORT', async () => {
+    const metricsPort = await freePort();
+    const split = await startApi({ ...env, METRICS_PORT: String(metricsPort) });
+    extra.push(split);
+    const metricsUrl = `http://127.0.0.1:${metricsPort}`;
+    assert.equal((await fetch(`${split.url}/metrics`)).status, 404, '/metrics is gone from PORT');
+    assert.equal(
+      (await postJson(`${split.url}/v2/models/sum/infer`, sumRequest([1, 2, 3, 4], [1, 2, 3, 4]))).status,
+      200,
+    );
+    const text = await scrape(metricsUrl);
+    assert.equal(metricValue(text, 'switchyard_requests_total', { model: 'sum', status: '200' }), 1);
+    const head = await fetch(`${metricsUrl}/metrics`, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.match(head.headers.get('content-type') ?? '', /text\/plain/);
+    const post = await fetch(`${metricsUrl}/metrics`, { method: 'POST' });
+    assert.equal(post.status, 405);
+    assert.equal(post.headers.get('allow'), 'GET, HEAD');
+    assert.match(((await post.json()) as { error: string }).error, /POST not allowed/);
+    const other = await fetch(`${metricsUrl}/v2/models/sum/infer`, { method: 'POST' });
+    assert.equal(other.status, 404, 'the metrics port serves nothing else');
+    assert.match(((await other.json()) as { error: string }).error, /metrics are at \/metrics/);
   });
 
   it('serves the status page and the queue board behind the admin key', async () => {

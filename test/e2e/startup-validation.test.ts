@@ -3,7 +3,7 @@ import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { FIXTURE_MODELS, startApi, startWorker } from './support/processes.js';
+import { FIXTURE_MODELS, freePort, startApi, startWorker } from './support/processes.js';
 import { REDIS_URL } from './support/redis.js';
 
 /** A misconfiguration stops the process with a message naming the file and the field. */
@@ -47,5 +47,15 @@ describe('startup refuses a misconfiguration', () => {
     );
     assert.equal(await badEnv.exited, 1);
     assert.match(badEnv.logs, /LOCK_DURATION_MS/);
+  });
+
+  it('the API refuses METRICS_PORT equal to PORT, or out of range', async () => {
+    const port = String(await freePort());
+    const same = await startApi({ MODEL_REPOSITORY: FIXTURE_MODELS, PORT: port, METRICS_PORT: port }, { wait: false });
+    assert.equal(await same.exited, 1);
+    assert.match(same.logs, /METRICS_PORT must differ from PORT/);
+    const bad = await startApi({ MODEL_REPOSITORY: FIXTURE_MODELS, METRICS_PORT: '70000' }, { wait: false });
+    assert.equal(await bad.exited, 1);
+    assert.match(bad.logs, /METRICS_PORT/);
   });
 });

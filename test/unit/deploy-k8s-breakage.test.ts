@@ -130,6 +130,11 @@ const breakages: [string, RegExp, (objects: Obj[]) => void][] = [
     (x) => (annotations(x, 'worker-faq-blue')['prometheus.io/port'] = '9090'),
   ],
   [
+    'metrics port',
+    /api: prometheus.io\/port is not METRICS_PORT/,
+    (x) => (envVar(api(x), 'METRICS_PORT').value = '9191'),
+  ],
+  [
     'scrape path',
     /prometheus.io\/path \/prometheus is not a route of the api/,
     (x) => (annotations(x, 'api')['prometheus.io/path'] = '/prometheus'),

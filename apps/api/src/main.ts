@@ -11,6 +11,7 @@ import multipart from '@fastify/multipart';
 import { configureBodyParsing } from './http/body-parsing.js';
 import { ApiTelemetry } from './observability/api-telemetry.js';
 import { installHttpTelemetry } from './observability/http-telemetry.js';
+import { checkMetricsPort, startMetricsPort } from './observability/metrics-port.js';
 import { withObservability } from './observability/observability.module.js';
 import { mountQueueBoard } from './observability/queue-board.js';
 import { createTransport } from './transport.factory.js';
@@ -21,6 +22,7 @@ async function bootstrap(): Promise<void> {
   Logger.attachBuffer(); // logs before the app exists go out through pino once it does
   const env = parseEnv(ApiEnv);
   checkAuthSettings(env);
+  checkMetricsPort(env);
   const tracing = await Tracing.start('switchyard-api');
   const transport = await createTransport(env);
   const telemetry = new ApiTelemetry(transport, tracing);
@@ -44,6 +46,7 @@ async function bootstrap(): Promise<void> {
     .getHttpAdapter()
     .getInstance()
     .addHook('onClose', async () => transport.close());
+  await startMetricsPort(env, telemetry, app.getHttpAdapter().getInstance());
   await app.listen(env.PORT, env.HOST);
   new Logger('API').log(`listening on http://${env.HOST}:${env.PORT}`);
   if (!authEnabled(env)) {

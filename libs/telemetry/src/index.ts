@@ -4,6 +4,7 @@ export * from './logging/logger-params.js';
 export * from './logging/access-log.js';
 export * from './metrics/api-metrics.js';
 export * from './metrics/labels.js';
+export * from './metrics/metrics-server.js';
 export * from './metrics/registry.js';
 export * from './metrics/worker-metrics.js';
 export * from './serving/serving-telemetry.js';

@@ -49,8 +49,9 @@ export function walk(dir: string): string[] {
 export function getRoutes(app: App, methods = 'Get'): Set<string> {
   const appFiles = walk(`apps/${app}/src`).filter((f) => f.endsWith('.ts'));
   const registered = appFiles
-    .flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/controllers:\s*\[([^\]]*)\]/g)])
-    .flatMap((m) => m[1]!.split(',').map((name) => name.trim()));
+    // `controllers: [A, B]`, or a conditional list such as `controllers: on ? [A] : []`.
+    .flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/controllers:([^\n]*)/g)])
+    .flatMap((m) => [...m[1]!.matchAll(/\b[A-Z]\w*Controller\b/g)].map((name) => name[0]));
   const libControllers = walk('libs')
     .filter((f) => f.endsWith('.controller.ts'))
     .filter((f) => registered.includes(/export class (\w+)/.exec(readFileSync(f, 'utf8'))?.[1] ?? ''));

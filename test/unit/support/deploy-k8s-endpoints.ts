@@ -103,9 +103,12 @@ export function checkMetricsAnnotations(pods: AppPod[]): void {
       c.ports.some((p: Obj) => p.containerPort === port),
       `${id}: prometheus.io/port ${a['prometheus.io/port']} is not a declared container port`,
     );
-    const served = Number(env.values[PORT_VAR[app]] ?? DEFAULTS[app][PORT_VAR[app]]);
-    assert.equal(port, served, `${id}: prometheus.io/port is not ${PORT_VAR[app]}, where /metrics is served`);
+    // The API serves /metrics on METRICS_PORT when it is set (metrics-port.ts), else on PORT.
+    const portVar = app === 'api' && env.values.METRICS_PORT !== undefined ? 'METRICS_PORT' : PORT_VAR[app];
+    const served = Number(env.values[portVar] ?? DEFAULTS[app][portVar]);
+    assert.equal(port, served, `${id}: prometheus.io/port is not ${portVar}, where /metrics is served`);
     const path = a['prometheus.io/path'] ?? '/metrics';
-    assert.ok(ROUTES[app].has(path), `${id}: prometheus.io/path ${path} is not a route of the ${app}`);
+    const routes = portVar === 'METRICS_PORT' ? new Set(['/metrics']) : ROUTES[app];
+    assert.ok(routes.has(path), `${id}: prometheus.io/path ${path} is not a route of the ${app}`);
   }
 }

@@ -24,7 +24,8 @@ export class ObservabilityModule {
         LoggerModule.forRoot(loggerParams({ level: env.LOG_LEVEL, format: env.LOG_FORMAT, service: 'switchyard-api' })),
         TerminusModule.forRoot({ logger: false }),
       ],
-      controllers: [MetricsController],
+      // With METRICS_PORT set, /metrics is served there (metrics-port.ts), not on PORT.
+      controllers: env.METRICS_PORT === undefined ? [MetricsController] : [],
       providers: [
         { provide: ApiTelemetry, useValue: telemetry },
         { provide: METRICS_REGISTRY, useValue: telemetry.registry },

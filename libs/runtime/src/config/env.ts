@@ -65,6 +65,18 @@ export class ApiEnv extends CommonEnv {
   @Max(65535)
   PORT = 8080;
 
+  /**
+   * Serves `/metrics` on this port instead of PORT (Triton's `--metrics-port`), so a Service or
+   * Ingress that publishes PORT does not publish the metrics; unset, `/metrics` is on PORT.
+   * @defaultValue unset
+   */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  METRICS_PORT?: number;
+
   /** Largest request body accepted; larger ones get 413. @defaultValue 16777216 (16 MiB) */
   @Type(() => Number)
   @IsInt()
