@@ -46,6 +46,10 @@ describe('OpenAPI document and model schemas', () => {
     const deployment = doc.components.schemas.DeploymentDto;
     assert.deepEqual(deployment.required.sort(), ['model', 'version']);
     assert.ok(doc.components.schemas.InferRequest_sum, 'per-model component for sum');
+    const infer = doc.paths['/v2/models/{model}/infer'].post.requestBody;
+    assert.ok(infer.content['application/json'], 'infer takes JSON');
+    assert.deepEqual(infer.content['application/octet-stream'].schema, { type: 'string', format: 'binary' });
+    assert.match(infer.description, /Inference-Header-Content-Length/);
     const ui = await fetch(`${api.url}/docs`);
     assert.equal(ui.status, 200);
     assert.match(await ui.text(), /swagger/i);

@@ -1,4 +1,4 @@
-import type { WireTensor } from './tensor.js';
+import type { InputTensor, WireTensor } from './tensor.js';
 
 /** Per-request settings that travel inside the job. */
 export interface ScoringParameters {
@@ -30,7 +30,7 @@ export interface ScoringJob {
   /** What the worker is asked to do: raw tensors, or a handler's friendly input. */
   kind: 'tensors' | 'friendly';
   /** For `tensors` jobs. */
-  inputs?: WireTensor[];
+  inputs?: InputTensor[];
   /**
    * For `friendly` jobs: handler-specific input (texts, images, ...). Images are bytes
    * (`Uint8Array`) in process, or base64 text; in Redis, large ones are blob references

@@ -9,6 +9,7 @@ export * from './repository/model-repository.js';
 export * from './serving/load-model-server.js';
 export * from './serving/model-server.js';
 export * from './session/loaded-model.js';
+export * from './tensor/binary-data.js';
 export * from './tensor/request-validation.js';
 export * from './tensor/tensor-codec.js';
 export * from './transport/embedded-transport.js';

@@ -37,6 +37,7 @@ export function setupOpenApi(app: INestApplication): void {
       if (tag && !op.tags?.length) op.tags = [tag];
       if (/^\/(v1\/management|v[12]\/endpoints|admin)/.test(path)) op.security ??= [{ bearer: [] }];
     }
+    if (path.endsWith('/infer') && item.post) documentBinaryBody(item.post);
   }
   const scoring = app.get(ScoringService);
   SwaggerModule.setup('docs', app, document, {
@@ -51,4 +52,19 @@ export function setupOpenApi(app: INestApplication): void {
       return { ...doc, components: { ...doc.components, schemas } };
     },
   });
+}
+
+type OperationObject = NonNullable<OpenAPIObject['paths'][string]['post']>;
+type RequestBodyObject = Extract<NonNullable<OperationObject['requestBody']>, { content: unknown }>;
+
+/** OIP infer routes also take the binary tensor data extension's body (http/binary-body.ts). */
+function documentBinaryBody(op: OperationObject): void {
+  const body = (op.requestBody ?? { content: {} }) as RequestBodyObject;
+  body.description =
+    'JSON, or `application/octet-stream` with the binary tensor data extension: the JSON (its length in the ' +
+    '`Inference-Header-Content-Length` header), then the raw little-endian data of every input whose ' +
+    '`parameters.binary_data_size` is set, in input order. Outputs come back binary when an output sets ' +
+    '`parameters.binary_data` or the request sets `parameters.binary_data_output`.';
+  body.content['application/octet-stream'] = { schema: { type: 'string', format: 'binary' } };
+  op.requestBody = body;
 }

@@ -6,6 +6,7 @@ import { clientGone } from '../http/client-abort.js';
 import { TensorBodyValidationPipe } from '../http/tensor-body-validation.pipe.js';
 import { friendlyRequest } from '../inference/friendly-request.js';
 import { InferRequestDto } from '../inference/infer-request.dto.js';
+import { binaryOutputs, inferResponse, refuseAsyncBinary } from '../inference/infer-response.js';
 import { ScoringService, type ScoreRequest } from '../inference/scoring.service.js';
 import { serverTiming } from '../inference/server-timing.js';
 import { tensorRequest } from '../inference/tensor-request.js';
@@ -62,16 +63,18 @@ export class EndpointScoringController {
   ) {
     const route = await this.router.route(name, req);
     const request = tensorRequest(route.entry, body, req);
+    const binary = binaryOutputs(body);
     if (wantsAsync(req)) {
+      refuseAsyncBinary(binary);
       return this.accept(route, request, res, { protocol: 'oip', callbackUrl: body.parameters?.callback_url });
     }
     const result = await this.run(route, request, res);
-    return {
+    return inferResponse(res, binary, {
       model_name: result.model,
       model_version: result.version,
       id: body.id ?? '',
       outputs: result.outputs ?? [],
-    };
+    });
   }
 
   private async run(route: Route, request: ScoreRequest, res: FastifyReply) {

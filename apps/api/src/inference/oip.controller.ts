@@ -12,7 +12,7 @@ import {
   UsePipes,
 } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { ScoringError, type AsyncAcceptedBody, type ModelMetadata, type TensorSpec, type WireTensor } from '#contracts';
+import { ScoringError, type AsyncAcceptedBody, type ModelMetadata, type TensorSpec } from '#contracts';
 import { AdminGuard } from '../auth/admin.guard.js';
 import { AsyncJobService } from '../async/async-job.service.js';
 import { wantsAsync } from '../async/async-reply.js';
@@ -20,6 +20,7 @@ import { LifecycleService } from '../health/lifecycle.service.js';
 import { clientGone } from '../http/client-abort.js';
 import { TensorBodyValidationPipe } from '../http/tensor-body-validation.pipe.js';
 import { InferRequestDto } from './infer-request.dto.js';
+import { binaryOutputs, inferResponse, refuseAsyncBinary, type InferResponse } from './infer-response.js';
 import { ScoringService, type ScoreRequest } from './scoring.service.js';
 import { serverTiming } from './server-timing.js';
 import { tensorRequest } from './tensor-request.js';
@@ -30,13 +31,6 @@ interface ModelMetadataResponse {
   platform: string;
   inputs: TensorSpec[];
   outputs: TensorSpec[];
-}
-
-interface InferResponse {
-  model_name: string;
-  model_version: string;
-  id: string;
-  outputs: WireTensor[];
 }
 
 /** Open Inference Protocol (KServe v2) REST: metadata, readiness and inference. */
@@ -50,7 +44,11 @@ export class OipController {
 
   @Get()
   server(): { name: string; version: string; extensions: string[] } {
-    return { name: 'switchyard', version: process.env.npm_package_version ?? '0.1.0', extensions: [] };
+    return {
+      name: 'switchyard',
+      version: process.env.npm_package_version ?? '0.1.0',
+      extensions: ['binary_tensor_data'],
+    };
   }
 
   // GET /v2/health/live and /v2/health/ready: observability/api-health.controller.ts (terminus).
@@ -91,7 +89,7 @@ export class OipController {
     @Body() body: InferRequestDto,
     @Headers('x-timeout-ms') timeout: string | undefined,
     @Res({ passthrough: true }) res: FastifyReply,
-  ): Promise<InferResponse | AsyncAcceptedBody> {
+  ): Promise<InferResponse | Buffer | AsyncAcceptedBody> {
     return this.runInfer(model, undefined, body, timeout, res);
   }
 
@@ -105,7 +103,7 @@ export class OipController {
     @Body() body: InferRequestDto,
     @Headers('x-timeout-ms') timeout: string | undefined,
     @Res({ passthrough: true }) res: FastifyReply,
-  ): Promise<InferResponse | AsyncAcceptedBody> {
+  ): Promise<InferResponse | Buffer | AsyncAcceptedBody> {
     return this.runInfer(model, version, body, timeout, res);
   }
 
@@ -123,16 +121,23 @@ export class OipController {
     body: InferRequestDto,
     timeoutHeader: string | undefined,
     res: FastifyReply,
-  ): Promise<InferResponse | AsyncAcceptedBody> {
+  ): Promise<InferResponse | Buffer | AsyncAcceptedBody> {
     const entry = await this.scoring.model(model, version);
     // Object.assign, not a spread: spreading the request took ~1 µs (measured), 8× as long.
     const request: ScoreRequest = Object.assign(tensorRequest(entry, body, res.request), { model, version });
+    const binary = binaryOutputs(body);
     if (wantsAsync(res.request)) {
+      refuseAsyncBinary(binary);
       return this.jobs.accept(request, entry, res, { protocol: 'oip', callbackUrl: body.parameters?.callback_url });
     }
     const result = await this.scoring.score(request, entry, clientGone(res));
     void res.header('server-timing', serverTiming(result.timings));
-    return { model_name: model, model_version: result.version, id: body.id ?? '', outputs: result.outputs ?? [] };
+    return inferResponse(res, binary, {
+      model_name: model,
+      model_version: result.version,
+      id: body.id ?? '',
+      outputs: result.outputs ?? [],
+    });
   }
 }
 

@@ -1,3 +1,4 @@
+export * from './binary-infer.js';
 export * from './errors.js';
 export * from './retry.js';
 export * from './switchyard-http-client.js';

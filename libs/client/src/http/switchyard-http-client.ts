@@ -1,5 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AsyncAcceptedBody, JobStatusBody } from '../../../contracts/src/index.js';
+import {
+  INFERENCE_HEADER_CONTENT_LENGTH,
+  type AsyncAcceptedBody,
+  type JobStatusBody,
+} from '../../../contracts/src/index.js';
+import {
+  decodeBinaryInfer,
+  encodeBinaryInfer,
+  type BinaryInferRequest,
+  type BinaryInferResponse,
+} from './binary-infer.js';
 import { ClientTimeoutError, errorForStatus, SwitchyardError } from './errors.js';
 import { parseRetryAfter, retryDelayMs } from './retry.js';
 import type {
@@ -18,6 +28,8 @@ interface Call {
   method: 'GET' | 'POST';
   path: string;
   body?: unknown;
+  /** A binary inference body (binary tensor data extension) instead of a JSON `body`. */
+  binary?: { body: Buffer; jsonLength: number };
   headers?: Record<string, string>;
 }
 
@@ -67,6 +79,20 @@ export class SwitchyardHttpClient {
     return this.call<InferResponse>({ method: 'POST', path, body: request });
   }
 
+  /**
+   * OIP inference with the binary tensor data extension: inputs go as raw bytes after the
+   * JSON and outputs come back so, as typed arrays. For large tensors (images, embeddings)
+   * this skips formatting and parsing every number as JSON text.
+   */
+  async inferBinary(
+    model: string,
+    request: BinaryInferRequest,
+    opts: { version?: string } = {},
+  ): Promise<BinaryInferResponse> {
+    const path = `/v2/models/${encodeURIComponent(model)}${versionPath(opts.version)}/infer`;
+    return this.call<BinaryInferResponse>({ method: 'POST', path, binary: encodeBinaryInfer(request) });
+  }
+
   /** `GET /v1/jobs/{id}`; NotFoundError once the result has expired. */
   getJob(id: string): Promise<JobStatusBody> {
     return this.call<JobStatusBody>({ method: 'GET', path: `/v1/jobs/${encodeURIComponent(id)}` });
@@ -104,15 +130,23 @@ export class SwitchyardHttpClient {
     const timer = setTimeout(() => controller.abort(), timeoutMs);
     const headers: Record<string, string> = { accept: 'application/json', ...call.headers };
     if (call.body !== undefined) headers['content-type'] = 'application/json';
+    if (call.binary) {
+      headers['content-type'] = 'application/octet-stream';
+      headers[INFERENCE_HEADER_CONTENT_LENGTH] = String(call.binary.jsonLength);
+    }
     if (this.options.apiKey) headers.authorization = `Bearer ${this.options.apiKey}`;
     try {
       const res = await this.fetchFn(this.baseUrl + call.path, {
         method: call.method,
         headers,
-        body: call.body === undefined ? undefined : JSON.stringify(call.body),
+        body: call.binary?.body ?? (call.body === undefined ? undefined : JSON.stringify(call.body)),
         signal: controller.signal,
         redirect: 'error',
       });
+      const jsonLength = res.headers.get(INFERENCE_HEADER_CONTENT_LENGTH);
+      if (res.ok && jsonLength !== null) {
+        return decodeBinaryInfer(Buffer.from(await res.arrayBuffer()), Number(jsonLength)) as T;
+      }
       const text = await res.text();
       const parsed = parseJson(text);
       if (res.ok) return parsed as T;

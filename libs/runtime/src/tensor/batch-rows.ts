@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import type { WireTensor } from '../../../contracts/src/index.js';
+import type { InputTensor } from '../../../contracts/src/index.js';
 import { elementCount } from './flatten-data.js';
 
 /*
@@ -21,7 +21,7 @@ type NumericDataCtor = new (length: number) => NumericData;
  * `FP32:4x3` for shape `[n,4,3]`, or `FP32:` for shape `[n]`. A rank-0 tensor has no batch
  * dimension; its signature is the bare datatype (`FP32`), which never matches a batchable one.
  */
-export function rowSignature(t: WireTensor): string {
+export function rowSignature(t: InputTensor): string {
   if (t.shape.length === 0) return t.datatype;
   return `${t.datatype}:${t.shape.slice(1).join('x')}`;
 }

@@ -1,10 +1,11 @@
 import {
   isDatatype,
   ScoringError,
+  type InputTensor,
   type ModelMetadata,
   type TensorSpec,
-  type WireTensor,
 } from '../../../contracts/src/index.js';
+import { binaryDataSize, binaryTensorData } from './binary-data.js';
 import { flattenTensorData } from './flatten-data.js';
 
 /** An OIP request input before validation: anything a client may have sent. */
@@ -18,7 +19,8 @@ export interface RawInput {
 
 /** Validated request tensors and the rows they add to a batch. */
 export interface ValidatedInputs {
-  inputs: WireTensor[];
+  /** Flat data; binary inputs of fixed-size datatypes keep their bytes (binary-data.ts). */
+  inputs: InputTensor[];
   /** Batch rows (first dimension) when the model batches; 1 otherwise. */
   rows: number;
 }
@@ -34,7 +36,7 @@ type Signature = Pick<ModelMetadata, 'name' | 'inputs' | 'outputs' | 'maxBatchSi
 export function validateInputs(model: Signature, raw: readonly RawInput[]): ValidatedInputs {
   if (raw.length === 0) throw ScoringError.badRequest('inputs: at least one input is required');
   const seen = new Set<string>();
-  const inputs: WireTensor[] = [];
+  const inputs: InputTensor[] = [];
   let rows: number | undefined;
   for (const [i, input] of raw.entries()) {
     const name = input.name;
@@ -62,8 +64,20 @@ export function validateInputs(model: Signature, raw: readonly RawInput[]): Vali
       }
       rows = shape[0]!;
     }
-    const data = flattenTensorData(name, spec.datatype, shape, input.data);
-    inputs.push({ name, datatype: spec.datatype, shape, data });
+    const binarySize = binaryDataSize(`input '${name}'`, input.parameters);
+    if (binarySize === undefined) {
+      inputs.push({
+        name,
+        datatype: spec.datatype,
+        shape,
+        data: flattenTensorData(name, spec.datatype, shape, input.data),
+      });
+      continue;
+    }
+    const data = binaryTensorData(name, spec.datatype, shape, input.data, binarySize);
+    // Bytes keep their marker, so the worker reads them as bytes; BYTES strings are plain data.
+    const parameters = data instanceof Uint8Array ? { binary_data_size: binarySize } : undefined;
+    inputs.push({ name, datatype: spec.datatype, shape, data, parameters });
   }
   const missing = model.inputs.filter((s) => !seen.has(s.name)).map((s) => s.name);
   if (missing.length > 0) throw ScoringError.badRequest(`inputs: missing ${missing.map((m) => `'${m}'`).join(', ')}`);

@@ -1,6 +1,13 @@
 import { endianness } from 'node:os';
 import * as ort from 'onnxruntime-node';
-import { DATATYPE_OF, ScoringError, type OrtType, type WireTensor } from '../../../contracts/src/index.js';
+import {
+  DATATYPE_OF,
+  ELEMENT_BYTES,
+  ScoringError,
+  type InputTensor,
+  type OrtType,
+  type WireTensor,
+} from '../../../contracts/src/index.js';
 import { elementCount } from './flatten-data.js';
 
 export { elementCount, flattenTensorData, MAX_RANK } from './flatten-data.js';
@@ -20,10 +27,12 @@ const TWO_32 = 4294967296;
  * INT64/UINT64 become BigInt64Array/BigUint64Array, BOOL a Uint8Array of 0/1, FP16 a Uint16Array
  * of IEEE half bits (Node 20 has no Float16Array; ORT accepts Uint16Array for 'float16'), BYTES
  * a string tensor. Element values are trusted: run flattenTensorData on untrusted input first.
+ * Binary data (a Uint8Array, checked by binaryTensorData) is copied into the typed array as is.
  *
  * @throws ScoringError (400) when the data length does not match the shape.
  */
-export function toOrtTensor(t: WireTensor): ort.Tensor {
+export function toOrtTensor(t: InputTensor): ort.Tensor {
+  if (t.data instanceof Uint8Array) return bytesToOrtTensor(t.name, t.datatype, t.shape, t.data);
   const n = elementCount(t.shape);
   if (t.data.length !== n) {
     throw ScoringError.badRequest(
@@ -81,6 +90,41 @@ export function toOrtTensor(t: WireTensor): ort.Tensor {
     default:
       throw ScoringError.badRequest(`input '${t.name}': unsupported datatype ${String(t.datatype)}`);
   }
+}
+
+/** Typed-array constructors of the fixed-size datatypes, for binary data (FP16 as half bits). */
+const TYPED: Record<keyof typeof ELEMENT_BYTES, [OrtType, new (length: number) => ArrayBufferView]> = {
+  BOOL: ['bool', Uint8Array],
+  UINT8: ['uint8', Uint8Array],
+  INT8: ['int8', Int8Array],
+  UINT16: ['uint16', Uint16Array],
+  INT16: ['int16', Int16Array],
+  FP16: ['float16', Uint16Array],
+  UINT32: ['uint32', Uint32Array],
+  INT32: ['int32', Int32Array],
+  FP32: ['float32', Float32Array],
+  UINT64: ['uint64', BigUint64Array],
+  INT64: ['int64', BigInt64Array],
+  FP64: ['float64', Float64Array],
+};
+
+/**
+ * An onnxruntime tensor from little-endian binary data of the right length. The bytes are
+ * copied into a fresh typed array: a view would need the source aligned to the element size,
+ * which a slice of a request body or a Redis reply is not.
+ */
+function bytesToOrtTensor(
+  name: string,
+  datatype: InputTensor['datatype'],
+  shape: number[],
+  bytes: Uint8Array,
+): ort.Tensor {
+  if (datatype === 'BYTES') throw ScoringError.badRequest(`input '${name}': BYTES data must be decoded to strings`);
+  if (!LITTLE_ENDIAN) throw new ScoringError(500, 'binary tensor data needs a little-endian host');
+  const [type, Ctor] = TYPED[datatype];
+  const out = new Ctor(bytes.byteLength / ELEMENT_BYTES[datatype]);
+  new Uint8Array(out.buffer).set(bytes);
+  return new ort.Tensor(type as 'float32', out as Float32Array, shape.slice());
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { ChainableCommander } from 'ioredis';
-import type { ScoringJob } from '../../../contracts/src/index.js';
+import type { ScoringJob, TensorData } from '../../../contracts/src/index.js';
 import type { RedisKeys } from './redis-keys.js';
 
 /**
@@ -23,27 +23,35 @@ function isBlobRef(value: unknown): value is BlobRef {
 }
 
 /**
- * The job as it goes into Redis: every byte array in its payload replaced by a blob
- * reference (large) or base64 text (small), and the blobs to store beside it. Jobs without
- * byte arrays come back as they are.
+ * The job as it goes into Redis: every byte array in its payload, and the bytes of binary
+ * input tensors, replaced by a blob reference (large) or base64 text (small), and the blobs
+ * to store beside it. Jobs without byte arrays come back as they are.
  */
 export function detachBlobs(job: ScoringJob): { job: ScoringJob; blobs: Uint8Array[] } {
   const blobs: Uint8Array[] = [];
+  const detach = (bytes: Uint8Array): string | BlobRef => {
+    if (bytes.byteLength < BLOB_MIN_BYTES)
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+    blobs.push(bytes);
+    return { $blob: blobs.length - 1 };
+  };
   const walk = (value: unknown): unknown => {
-    if (value instanceof Uint8Array) {
-      if (value.byteLength < BLOB_MIN_BYTES)
-        return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
-      blobs.push(value);
-      return { $blob: blobs.length - 1 } satisfies BlobRef;
-    }
+    if (value instanceof Uint8Array) return detach(value);
     if (Array.isArray(value)) return value.some(needsWalk) ? value.map(walk) : value;
     if (isPlainObject(value) && Object.values(value).some(needsWalk))
       return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v)]));
     return value;
   };
-  if (!needsWalk(job.payload)) return { job, blobs };
+  const binaryInputs = job.inputs?.some((t) => t.data instanceof Uint8Array) ?? false;
+  if (!binaryInputs && !needsWalk(job.payload)) return { job, blobs };
   const payload = walk(job.payload);
-  return { job: { ...job, payload, blobs: blobs.length > 0 ? blobs.length : undefined }, blobs };
+  // Binary tensor data (binary-data.ts): validation reads base64 text and blobs alike.
+  const inputs = binaryInputs
+    ? job.inputs!.map((t) =>
+        t.data instanceof Uint8Array ? { ...t, data: detach(t.data) as unknown as TensorData } : t,
+      )
+    : job.inputs;
+  return { job: { ...job, payload, inputs, blobs: blobs.length > 0 ? blobs.length : undefined }, blobs };
 }
 
 /** Adds the writes that store a job's blobs, each expiring shortly after the job's deadline. */
@@ -80,7 +88,8 @@ export function attachBlobs(job: ScoringJob, blobs: (Buffer | null)[]): ScoringJ
     if (isPlainObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v)]));
     return value;
   };
-  return { ...job, payload: walk(job.payload), blobs: undefined };
+  const inputs = job.inputs?.map((t) => (isBlobRef(t.data) ? { ...t, data: walk(t.data) as Buffer } : t));
+  return { ...job, payload: walk(job.payload), inputs, blobs: undefined };
 }
 
 function needsWalk(value: unknown): boolean {
