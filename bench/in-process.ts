@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import type { ScoringJob } from '#contracts';
+import { encodeBinaryInfer } from '#client/http';
+import { DATATYPE_OF, INFERENCE_HEADER_CONTENT_LENGTH, type OrtType, type ScoringJob } from '#contracts';
 import { concatRows, createFriendlyHandler, LoadedModel, ModelRepository, type TensorMap } from '#runtime';
-import type { ModelScenario } from './scenarios.js';
+import type { ModelScenario, RequestShape } from './scenarios.js';
 import { sleep } from './services.js';
 
 /** Batch sizes reference (a) runs `session.run` at. */
@@ -52,19 +53,8 @@ export async function measureInProcess(scenario: ModelScenario, budgetS: number)
   config.instance.inference_thread = false;
   const model = await LoadedModel.load(resolved);
   try {
-    const handler = await createFriendlyHandler(model);
-    if (!handler) throw new Error(`model '${scenario.name}' has no friendly handler`);
+    const { handler, job, item } = await prepareOne(model, scenario);
     await model.warmUp();
-    const job: ScoringJob = {
-      id: 'bench',
-      model: scenario.name,
-      kind: 'friendly',
-      payload: scenario.payload,
-      replyTo: 'bench',
-      deadline: Date.now() + 3_600_000,
-      acceptedAt: Date.now(),
-    };
-    const item = await handler.prepare(job);
     const session = model.versions[0]!.session;
     const points: InProcessPoint[] = [];
     for (const batch of REFERENCE_BATCH_SIZES) {
@@ -103,6 +93,51 @@ export async function measureInProcess(scenario: ModelScenario, budgetS: number)
       allCores,
       besideBusyCore,
       prepareItemsPerS,
+    };
+  } finally {
+    await model.release();
+  }
+}
+
+/** The scenario's friendly payload prepared by the model's handler: what a worker would feed the session. */
+async function prepareOne(model: LoadedModel, scenario: ModelScenario) {
+  const handler = await createFriendlyHandler(model);
+  if (!handler) throw new Error(`model '${scenario.name}' has no friendly handler`);
+  const job: ScoringJob = {
+    id: 'bench',
+    model: scenario.name,
+    kind: 'friendly',
+    payload: scenario.payload,
+    replyTo: 'bench',
+    deadline: Date.now() + 3_600_000,
+    acceptedAt: Date.now(),
+  };
+  return { handler, job, item: await handler.prepare(job) };
+}
+
+/**
+ * The tensors (a) runs on, as an OIP request body with the binary tensor data extension: the
+ * same computation as (a) through the service, without the JPEG decode of the friendly route.
+ */
+export async function binaryTensorRequest(scenario: ModelScenario): Promise<RequestShape> {
+  const resolved = await new ModelRepository(scenario.repository).resolve(scenario.name);
+  resolved.config.instance.inference_thread = false;
+  const model = await LoadedModel.load(resolved);
+  try {
+    const { item } = await prepareOne(model, scenario);
+    const inputs = Object.entries(item.feeds).map(([name, t]) => ({
+      name,
+      datatype: DATATYPE_OF[t.type as OrtType],
+      shape: t.dims.slice(),
+      data: t.data as ArrayBufferView,
+    }));
+    const { body, jsonLength } = encodeBinaryInfer({ inputs });
+    return {
+      route: 'oip',
+      path: `/v2/models/${scenario.name}/infer`,
+      contentType: 'application/octet-stream',
+      headers: { [INFERENCE_HEADER_CONTENT_LENGTH]: String(jsonLength) },
+      bodies: [body],
     };
   } finally {
     await model.release();

@@ -55,7 +55,7 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const requests = spec.shape.bodies.map((body) => ({
     method: 'POST',
     path: spec.shape.path,
-    headers: { 'content-type': spec.shape.contentType },
+    headers: { 'content-type': spec.shape.contentType, ...spec.shape.headers },
     body,
     onResponse: (status: number, _body: string, _ctx: unknown, headers: Record<string, string>) => {
       if (status < 200 || status >= 300) return;

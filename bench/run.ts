@@ -11,6 +11,7 @@ import { cpuShares, readCpuTicks, spinProbe, throttledWarning } from './machine-
 import { parseOptions, type BenchOptions } from './options.js';
 import { BenchRedis } from './redis.js';
 import { renderMarkdown } from './report.js';
+import { binaryTensorRequest } from './in-process.js';
 import { fashionScenario, faqScenario, resnetScenario, type ModelScenario } from './scenarios.js';
 import { runModelSuite, type Log } from './suite.js';
 import { runSweep, SWEEP_CONNECTIONS } from './sweep.js';
@@ -102,6 +103,8 @@ async function main(): Promise<void> {
         const scenario: ModelScenario | { skipped: string } =
           part === 'faq' ? faqScenario() : part === 'fashion' ? fashionScenario() : resnetScenario(log);
         if ('skipped' in scenario) log(`[${part}] skipped: ${scenario.skipped}`);
+        // ResNet-50 is also sent as the tensor (a) runs on, in binary: serving without the decode.
+        else if (part === 'resnet50') scenario.requests.push(await binaryTensorRequest(scenario));
         report.models.push(
           'skipped' in scenario
             ? { model: part, skipped: scenario.skipped, runs: [] }

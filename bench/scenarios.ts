@@ -10,6 +10,8 @@ export interface RequestShape {
   route: 'friendly' | 'oip';
   path: string;
   contentType: string;
+  /** Further request headers (the binary body's `Inference-Header-Content-Length`). */
+  headers?: Record<string, string>;
   bodies: (string | Buffer)[];
 }
 

@@ -55,26 +55,43 @@ export function judgeTargets(report: Pick<BenchReport, 'models'>): TargetResult[
   if (!resnet || resnet.skipped || !resnet.inProcess) {
     targets.push({ name, pass: null, detail: resnet?.skipped ?? 'not measured' });
   } else {
-    const sy = resnet.runs.filter((r) => r.series === 'switchyard');
-    const best = sy.reduce<RunRecord | undefined>(
-      (a, b) => (!a || b.load.throughput > a.load.throughput ? b : a),
-      undefined,
-    );
-    const limit = resnet.inProcess.best.itemsPerS;
-    const ratio = best ? best.load.throughput / limit : 0;
-    targets.push({
-      name,
-      pass: best ? ratio >= 0.9 : null,
-      detail: best
-        ? `${fmt(best.load.throughput, 1)} req/s at c=${best.load.connections} vs ${fmt(limit, 1)} items/s ` +
-          `(batch ${resnet.inProcess.best.batch}) = ${fmt(ratio * 100, 0)}%; vs best batch ≤ max_batch_size ` +
-          `(${resnet.inProcess.bestAllowed.batch}): ${fmt((best.load.throughput / resnet.inProcess.bestAllowed.itemsPerS) * 100, 0)}%` +
-          besideBusyCore(best.load.throughput, resnet.inProcess.besideBusyCore) +
-          throttleNote([best])
-        : 'no Switchyard run',
-    });
+    targets.push(resnetTarget(name, resnet, resnet.inProcess));
   }
   return targets;
+}
+
+/**
+ * ResNet-50 against (a), judged on the series that computes what (a) computes: the tensor sent
+ * in binary (`switchyard-oip`). The JPEG series (`switchyard`) also decodes and resizes a photo
+ * per request, which (a) leaves out; it is reported beside it, and judged only when it is the
+ * one series measured.
+ */
+function resnetTarget(name: string, resnet: ModelReport, ip: NonNullable<ModelReport['inProcess']>): TargetResult {
+  const bestOf = (series: string) =>
+    resnet.runs
+      .filter((r) => r.series === series)
+      .reduce<RunRecord | undefined>((a, b) => (!a || b.load.throughput > a.load.throughput ? b : a), undefined);
+  const tensor = bestOf('switchyard-oip');
+  const jpeg = bestOf('switchyard');
+  const judged = tensor ?? jpeg;
+  if (!judged) return { name, pass: null, detail: 'no Switchyard run' };
+  const limit = ip.best.itemsPerS;
+  const share = (r: RunRecord) => `${fmt((r.load.throughput / limit) * 100, 0)}%`;
+  const line = (r: RunRecord) => `${fmt(r.load.throughput, 1)} req/s at c=${r.load.connections} = ${share(r)}`;
+  const parts = [
+    ...(tensor ? [`tensor input (OIP, binary): ${line(tensor)}`] : []),
+    ...(jpeg ? [`JPEG input (decoded and resized per request, which (a) leaves out): ${line(jpeg)}`] : []),
+  ];
+  return {
+    name,
+    pass: judged.load.throughput / limit >= 0.9,
+    detail:
+      `${parts.join('; ')} of ${fmt(limit, 1)} items/s (batch ${ip.best.batch}); judged: ${share(judged)} ` +
+      `(vs best batch ≤ max_batch_size (${ip.bestAllowed.batch}): ` +
+      `${fmt((judged.load.throughput / ip.bestAllowed.itemsPerS) * 100, 0)}%)` +
+      besideBusyCore(judged.load.throughput, ip.besideBusyCore) +
+      throttleNote([judged]),
+  };
 }
 
 /** The run against (a) beside a busy core: the ceiling once anything shares the machine. */

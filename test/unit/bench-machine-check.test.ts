@@ -164,17 +164,32 @@ describe('bench machine check', () => {
       allCores: point(2, 24),
       prepareItemsPerS: 150,
     };
-    const judge = (besideBusyCore?: ReturnType<typeof point>) =>
-      judgeTargets({ models: [{ model: 'resnet50', runs: [run], inProcess: { ...inProcess, besideBusyCore } }] }).find(
-        (t) => t.name.startsWith('ResNet-50'),
+    const judge = (besideBusyCore?: ReturnType<typeof point>, runs = [run]) =>
+      judgeTargets({ models: [{ model: 'resnet50', runs, inProcess: { ...inProcess, besideBusyCore } }] }).find((t) =>
+        t.name.startsWith('ResNet-50'),
       )!;
     const beside = judge(point(2, 20));
     assert.equal(beside.pass, false, 'judged on (a) alone: 75%');
     assert.equal(
       beside.detail,
-      '18.0 req/s at c=128 vs 24.0 items/s (batch 2) = 75%; vs best batch ≤ max_batch_size (2): 75%; ' +
+      'JPEG input (decoded and resized per request, which (a) leaves out): 18.0 req/s at c=128 = 75% of 24.0 items/s ' +
+        '(batch 2); judged: 75% (vs best batch ≤ max_batch_size (2): 75%); ' +
         '(a) beside a busy core: 20.0 items/s, of which this is 90%',
     );
     assert.doesNotMatch(judge().detail, /busy core/, 'nothing said when it was not measured');
+    // With the tensor series measured, it is the one judged: it computes what (a) computes.
+    const tensor: RunRecord = {
+      ...run,
+      route: 'oip',
+      series: 'switchyard-oip',
+      load: { ...run.load, connections: 32, throughput: 22 },
+    };
+    const both = judge(undefined, [run, tensor]);
+    assert.equal(both.pass, true, '22 of 24 is 92%');
+    assert.match(
+      both.detail,
+      /^tensor input \(OIP, binary\): 22.0 req\/s at c=32 = 92%; JPEG input .* 18.0 req\/s at c=128 = 75% of 24.0/,
+    );
+    assert.match(both.detail, /judged: 92%/);
   });
 });

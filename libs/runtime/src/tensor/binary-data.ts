@@ -17,11 +17,12 @@ export function binaryDataSize(what: string, parameters: unknown): number | unde
 }
 
 /**
- * Checks one input's binary data (binary tensor data extension, contracts' binary-tensor.ts) against its datatype and shape. Returns the bytes for the
- * fixed-size datatypes (a job carries them as they are), and the decoded strings for BYTES.
- * `data` is a Uint8Array (the API's parsed body, a blob read back) or base64 text (small
- * binary data inside a job read from Redis). FP values are not checked: their bits go to the
- * model as sent, as Triton does. `size` is the input's `binary_data_size`.
+ * Checks one input's binary data (layout: contracts' binary-tensor.ts) against its datatype
+ * and shape. Returns the bytes for the fixed-size datatypes (a job carries them as they are),
+ * and the decoded strings for BYTES. `data` is a Uint8Array (the API's parsed body, a blob
+ * read back) or base64 text (small binary data inside a job read from Redis). FP values are
+ * not checked: their bits go to the model as sent, as Triton does. `size` is the input's
+ * `binary_data_size`.
  *
  * @throws ScoringError (400) naming the input for a size that does not match, a BOOL byte
  *   other than 0 or 1, or a BYTES element running past the end.
