@@ -75,7 +75,12 @@ function resnetTarget(name: string, resnet: ModelReport, ip: NonNullable<ModelRe
   const jpeg = bestOf('switchyard');
   const judged = tensor ?? jpeg;
   if (!judged) return { name, pass: null, detail: 'no Switchyard run' };
-  const limit = ip.best.itemsPerS;
+  // The machine's limit is (a) at its best batch size on the threads that run it fastest: the
+  // config's, or every core. On VMs whose vCPUs are SMT siblings they tie; on separate cores
+  // every core runs ResNet-50 nearly twice as fast, and one thread would be a limit too easy.
+  const top = ip.allCores.itemsPerS > ip.best.itemsPerS ? ip.allCores : ip.best;
+  const topThreads = top === ip.best && ip.threads !== 0 ? `${ip.threads} thread(s)` : 'all cores';
+  const limit = top.itemsPerS;
   const share = (r: RunRecord) => `${fmt((r.load.throughput / limit) * 100, 0)}%`;
   const line = (r: RunRecord) => `${fmt(r.load.throughput, 1)} req/s at c=${r.load.connections} = ${share(r)}`;
   const parts = [
@@ -86,7 +91,7 @@ function resnetTarget(name: string, resnet: ModelReport, ip: NonNullable<ModelRe
     name,
     pass: judged.load.throughput / limit >= 0.9,
     detail:
-      `${parts.join('; ')} of ${fmt(limit, 1)} items/s (batch ${ip.best.batch}); judged: ${share(judged)} ` +
+      `${parts.join('; ')} of ${fmt(limit, 1)} items/s (batch ${top.batch}, ${topThreads}); judged: ${share(judged)} ` +
       `(vs best batch ≤ max_batch_size (${ip.bestAllowed.batch}): ` +
       `${fmt((judged.load.throughput / ip.bestAllowed.itemsPerS) * 100, 0)}%)` +
       besideBusyCore(judged.load.throughput, ip.besideBusyCore) +

@@ -36,7 +36,7 @@ dynamic_batching:
   max_queue_delay_ms: 5
 instance:
   device: cpu
-  intra_op_threads: 1
+  intra_op_threads: 0  # every core: compute-bound, so two cores of their own run it ~1.8x as fast as one
   inference_thread: true
 queue_policy:
   max_queue_size: 1000

@@ -173,7 +173,7 @@ describe('bench machine check', () => {
     assert.equal(
       beside.detail,
       'JPEG input (decoded and resized per request, which (a) leaves out): 18.0 req/s at c=128 = 75% of 24.0 items/s ' +
-        '(batch 2); judged: 75% (vs best batch ≤ max_batch_size (2): 75%); ' +
+        '(batch 2, 1 thread(s)); judged: 75% (vs best batch ≤ max_batch_size (2): 75%); ' +
         '(a) beside a busy core: 20.0 items/s, of which this is 90%',
     );
     assert.doesNotMatch(judge().detail, /busy core/, 'nothing said when it was not measured');
@@ -191,5 +191,11 @@ describe('bench machine check', () => {
       /^tensor input \(OIP, binary\): 22.0 req\/s at c=32 = 92%; JPEG input .* 18.0 req\/s at c=128 = 75% of 24.0/,
     );
     assert.match(both.detail, /judged: 92%/);
+    // Where every core runs (a) faster than the config's one thread, that is the limit.
+    const allCores = judgeTargets({
+      models: [{ model: 'resnet50', runs: [run, tensor], inProcess: { ...inProcess, allCores: point(4, 44) } }],
+    }).find((t) => t.name.startsWith('ResNet-50'))!;
+    assert.equal(allCores.pass, false, '22 of 44 is 50%');
+    assert.match(allCores.detail, /of 44\.0 items\/s \(batch 4, all cores\); judged: 50%/);
   });
 });
