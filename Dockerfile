@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
-# Switchyard images. One image runs the API (the default CMD) or a worker
-# (command `node dist/apps/worker/src/main.js`, with REDIS_URL and MODEL or DEPLOYMENT set).
+# Switchyard images. One image runs the API (the default CMD) or a worker (command
+# `node --initial-old-space-size=128 dist/apps/worker/src/main.js`, with REDIS_URL and MODEL
+# or DEPLOYMENT set). The flag is Switchyard's (libs/runtime/src/config/node-flags.ts).
 #
 #   CPU: docker build -t switchyard:dev .                      (target cpu, the last stage)
 #   GPU: docker build --target gpu -t switchyard:dev-gpu .     (linux/amd64 only)
@@ -76,7 +77,7 @@ COPY docker/healthcheck.mjs ./docker/healthcheck.mjs
 USER 1000:1000
 EXPOSE 8080 8081
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 CMD ["node", "docker/healthcheck.mjs"]
-CMD ["node", "dist/apps/api/src/main.js"]
+CMD ["node", "--initial-old-space-size=128", "dist/apps/api/src/main.js"]
 
 # ---- CPU runtime (the default target). Files stay root-owned: the app only reads them.
 FROM ${NODE_IMAGE} AS cpu
@@ -96,4 +97,4 @@ COPY docker/healthcheck.mjs ./docker/healthcheck.mjs
 USER 1000:1000
 EXPOSE 8080 8081
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 CMD ["node", "docker/healthcheck.mjs"]
-CMD ["node", "dist/apps/api/src/main.js"]
+CMD ["node", "--initial-old-space-size=128", "dist/apps/api/src/main.js"]

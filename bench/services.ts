@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
+import { NODE_FLAGS } from '#runtime';
 
 /** Repository root: `npm run bench` runs from it. */
 export const ROOT = process.cwd();
@@ -35,7 +36,8 @@ export class Service {
 
   /**
    * Spawns `node <entry>` with a minimal environment (PATH, HOST=127.0.0.1, LOG_LEVEL=warn)
-   * plus `env`. `nodeArgs` go before the entry (e.g. `--cpu-prof`).
+   * plus `env`. `nodeArgs` go before the entry (e.g. `--cpu-prof`), after the flags Switchyard's
+   * own apps start with everywhere (NODE_FLAGS).
    */
   static launch(
     name: string,
@@ -44,7 +46,8 @@ export class Service {
     port: number,
     nodeArgs: string[] = [],
   ): Service {
-    const child = spawn(process.execPath, [...nodeArgs, resolve(ROOT, entry)], {
+    const ownFlags = entry === ENTRY.api || entry === ENTRY.worker ? NODE_FLAGS : [];
+    const child = spawn(process.execPath, [...ownFlags, ...nodeArgs, resolve(ROOT, entry)], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -35,7 +35,7 @@ export async function runModelSuite(
   const ip = report.inProcess;
   log(
     `[${scenario.name}] (a) best ${ip.best.itemsPerS.toFixed(0)} items/s at batch ${ip.best.batch} ` +
-      `(${ip.threads} thread(s)); all cores ${ip.allCores.itemsPerS.toFixed(0)}/s; ` +
+      `(${ip.threads === 0 ? 'all cores' : `${ip.threads} thread(s)`}); all cores ${ip.allCores.itemsPerS.toFixed(0)}/s; ` +
       `beside a busy core ${ip.besideBusyCore?.itemsPerS.toFixed(0) ?? '–'}/s; prepare ${ip.prepareItemsPerS.toFixed(0)}/s`,
   );
   const prefixes = SYSTEMS.map((name) => `bench-${name.slice(0, 4)}-${scenario.name}-${process.pid}`);

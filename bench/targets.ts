@@ -81,7 +81,8 @@ function resnetTarget(name: string, resnet: ModelReport, ip: NonNullable<ModelRe
   const top = ip.allCores.itemsPerS > ip.best.itemsPerS ? ip.allCores : ip.best;
   const topThreads = top === ip.best && ip.threads !== 0 ? `${ip.threads} thread(s)` : 'all cores';
   const limit = top.itemsPerS;
-  const share = (r: RunRecord) => `${fmt((r.load.throughput / limit) * 100, 0)}%`;
+  // One decimal: at 89.9% a rounded "90%" would read as met.
+  const share = (r: RunRecord) => `${fmt((r.load.throughput / limit) * 100, 1)}%`;
   const line = (r: RunRecord) => `${fmt(r.load.throughput, 1)} req/s at c=${r.load.connections} = ${share(r)}`;
   const parts = [
     ...(tensor ? [`tensor input (OIP, binary): ${line(tensor)}`] : []),

@@ -172,8 +172,8 @@ describe('bench machine check', () => {
     assert.equal(beside.pass, false, 'judged on (a) alone: 75%');
     assert.equal(
       beside.detail,
-      'JPEG input (decoded and resized per request, which (a) leaves out): 18.0 req/s at c=128 = 75% of 24.0 items/s ' +
-        '(batch 2, 1 thread(s)); judged: 75% (vs best batch ≤ max_batch_size (2): 75%); ' +
+      'JPEG input (decoded and resized per request, which (a) leaves out): 18.0 req/s at c=128 = 75.0% of 24.0 items/s ' +
+        '(batch 2, 1 thread(s)); judged: 75.0% (vs best batch ≤ max_batch_size (2): 75%); ' +
         '(a) beside a busy core: 20.0 items/s, of which this is 90%',
     );
     assert.doesNotMatch(judge().detail, /busy core/, 'nothing said when it was not measured');
@@ -185,17 +185,17 @@ describe('bench machine check', () => {
       load: { ...run.load, connections: 32, throughput: 22 },
     };
     const both = judge(undefined, [run, tensor]);
-    assert.equal(both.pass, true, '22 of 24 is 92%');
+    assert.equal(both.pass, true, '22 of 24 is 91.7%');
     assert.match(
       both.detail,
-      /^tensor input \(OIP, binary\): 22.0 req\/s at c=32 = 92%; JPEG input .* 18.0 req\/s at c=128 = 75% of 24.0/,
+      /^tensor input \(OIP, binary\): 22.0 req\/s at c=32 = 91.7%; JPEG input .* 18.0 req\/s at c=128 = 75.0% of 24.0/,
     );
-    assert.match(both.detail, /judged: 92%/);
+    assert.match(both.detail, /judged: 91.7%/);
     // Where every core runs (a) faster than the config's one thread, that is the limit.
     const allCores = judgeTargets({
       models: [{ model: 'resnet50', runs: [run, tensor], inProcess: { ...inProcess, allCores: point(4, 44) } }],
     }).find((t) => t.name.startsWith('ResNet-50'))!;
     assert.equal(allCores.pass, false, '22 of 44 is 50%');
-    assert.match(allCores.detail, /of 44\.0 items\/s \(batch 4, all cores\); judged: 50%/);
+    assert.match(allCores.detail, /of 44\.0 items\/s \(batch 4, all cores\); judged: 50.0%/);
   });
 });

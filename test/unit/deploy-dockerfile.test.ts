@@ -4,12 +4,21 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { relative } from 'node:path';
-import { APPS, DEFAULTS, ENTRY, PORT_VAR, ROUTES } from './support/deploy-code.js';
+import { APPS, DEFAULTS, ENTRY, NODE_FLAGS, PORT_VAR, ROUTES } from './support/deploy-code.js';
 import { dockerStages, inBuildContext, RUNTIME_STAGES } from './support/deploy-docker.js';
 
 describe('deployment: Dockerfile', () => {
   const { stages } = dockerStages();
   const stage = (name: string) => stages.find((s) => s.name === name)!;
+
+  it("starts the apps with Switchyard's V8 flags in the npm scripts too", () => {
+    const scripts = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts;
+    const launches = Object.values(scripts).flatMap((s) => [
+      ...s.matchAll(/\bnode ((?:--\S+ )*)dist\/apps\/(api|worker)\//g),
+    ]);
+    assert.ok(launches.length >= 2, 'npm start and start:worker run the apps');
+    for (const [launch, flags] of launches) assert.equal(flags!.trim(), NODE_FLAGS.join(' '), launch);
+  });
 
   it('has cpu (default, last) and gpu targets that run the API by default, as a non-root user', () => {
     assert.equal(stages.at(-1)?.name, 'cpu');
@@ -26,7 +35,10 @@ describe('deployment: Dockerfile', () => {
         lines.some((l) => /^HEALTHCHECK .*CMD \["node", "docker\/healthcheck.mjs"\]/.test(l)),
         name,
       );
-      assert.equal(lines.filter((l) => l.startsWith('CMD ')).at(-1), `CMD ["node", "${ENTRY.api}"]`);
+      assert.equal(
+        lines.filter((l) => l.startsWith('CMD ')).at(-1),
+        `CMD ${JSON.stringify(['node', ...NODE_FLAGS, ENTRY.api]).replaceAll(',', ', ')}`,
+      );
       assert.ok(lines.includes('COPY package.json ./'), `${name}: package.json ("imports") missing`);
       // Files the compiled app reads that tsc does not emit (the demo page's static files).
       for (const dir of ['apps/api/public'].filter(existsSync)) {

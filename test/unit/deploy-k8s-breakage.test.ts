@@ -27,7 +27,8 @@ const breakages: [string, RegExp, (objects: Obj[]) => void][] = [
   ['strict fields', /unknown field livenesProbe/, (x) => (worker(x).livenesProbe = {})],
   ['model', /no models\/nope/, (x) => (envVar(worker(x), 'MODEL').value = 'nope')],
   ['KEDA list', /listName/, (x) => (find(x, 'ScaledObject', 'worker-faq')!.spec.triggers[0].metadata.listName = 'faq')],
-  ['entry point', /not an app entry/, (x) => (worker(x).command[1] = 'dist/apps/worker/main.js')],
+  ['entry point', /not an app entry/, (x) => (worker(x).command[2] = 'dist/apps/worker/main.js')],
+  ['node flags', /are not NODE_FLAGS/, (x) => void worker(x).command.splice(1, 1)],
   [
     'grace period',
     /terminationGracePeriodSeconds 10/,

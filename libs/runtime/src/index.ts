@@ -1,5 +1,6 @@
 export * from './batching/dynamic-batcher.js';
 export * from './config/env.js';
+export * from './config/node-flags.js';
 export * from './handlers/handler-registry.js';
 export * from './handlers/model-handler.js';
 export * from './repository/config-error.js';

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
+import { NODE_FLAGS } from '../../../libs/runtime/src/config/node-flags.js';
 
 const ROOT = process.cwd();
 export const FIXTURE_MODELS = resolve(ROOT, 'test/fixtures/models');
@@ -70,8 +71,9 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Runs an app as its users do: `node <NODE_FLAGS> <entry>`. */
 function launch(name: string, entry: string, env: Record<string, string>, port: number): ServiceProcess {
-  const child = spawn(process.execPath, [resolve(ROOT, entry)], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, resolve(ROOT, entry)], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -17,6 +17,8 @@ export type Obj = Record<string, any>;
 export type App = 'api' | 'worker';
 export const APPS: App[] = ['api', 'worker'];
 
+export { NODE_FLAGS } from '../../../libs/runtime/src/config/node-flags.js';
+
 export const ENTRY: Record<App, string> = {
   api: 'dist/apps/api/src/main.js',
   worker: 'dist/apps/worker/src/main.js',

@@ -5,6 +5,7 @@ import {
   DEFAULTS,
   ENTRY,
   ENV,
+  NODE_FLAGS,
   PORT_VAR,
   REPO_MODELS,
   ROUTES,
@@ -41,8 +42,13 @@ export interface PodContext {
 /** The app a container runs, from its command, or undefined (Redis, init containers). */
 export function appOf(c: Obj): App | undefined {
   const argv = [...(c.command ?? []), ...(c.args ?? [])];
-  const app = (Object.keys(ENTRY) as App[]).find((a) => argv[0] === 'node' && argv[1] === ENTRY[a]);
-  if (argv[0] === 'node') assert.ok(app, `${c.name}: node runs ${argv[1]}, not an app entry`);
+  if (argv[0] !== 'node') return undefined;
+  // node, Switchyard's own V8 flags, the entry: what every launch of an app runs.
+  const at = argv.findIndex((arg) => !arg.startsWith('-') && arg !== 'node');
+  const app = (Object.keys(ENTRY) as App[]).find((a) => argv[at] === ENTRY[a]);
+  assert.ok(app, `${c.name}: node runs ${argv[at]}, not an app entry`);
+  const flags = argv.slice(1, at);
+  assert.deepEqual(flags, NODE_FLAGS, `${c.name}: node's flags ${flags.join(' ')} are not NODE_FLAGS`);
   return app;
 }
 
