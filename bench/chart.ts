@@ -34,7 +34,7 @@ function panel(model: ModelReport, y0: number): string {
   const x0 = M.left;
   const plotW = W - M.left - M.right;
   const plotH = PANEL_H - M.top - M.bottom;
-  const limit = model.inProcess?.best.itemsPerS;
+  const limit = model.inProcess?.limit.itemsPerS;
   const xs = model.runs.map((r) => r.load.throughput);
   const maxX = niceMax(Math.max(...xs, 1) * 1.1);
   const lat = model.runs.flatMap((r) => [r.load.latencyMs.p50, r.load.latencyMs.p99]).filter((v) => v > 0);

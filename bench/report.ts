@@ -83,7 +83,7 @@ function renderModel(model: ModelReport): string[] {
         l.failed,
         r.system === 'naive' ? '' : ratio(l.throughput, peer('naive')),
         r.system === 'embedded' ? '' : ratio(l.throughput, emb),
-        ip ? percent(l.throughput / ip.best.itemsPerS) : '–',
+        ip ? percent(l.throughput / ip.limit.itemsPerS) : '–',
         f(r.cpuUs.front, 0),
         f(r.cpuUs.back, 0),
         f(r.cpuUs.redis, 0),
@@ -106,7 +106,9 @@ function renderModel(model: ModelReport): string[] {
         (ip.besideBusyCore
           ? `beside a busy core (another process spinning) at batch ${ip.besideBusyCore.batch}: ${f(ip.besideBusyCore.itemsPerS, 0)}/s; `
           : '') +
-        `handler preprocessing alone: ${f(ip.prepareItemsPerS, 0)} items/s.`,
+        `handler preprocessing alone: ${f(ip.prepareItemsPerS, 0)} items/s. ` +
+        `**Limit** (what \`÷ (a)\` divides by): batch ${ip.limit.batch} on ${ip.limit.threads === 0 ? 'all cores' : `${ip.limit.threads} thread(s)`} ` +
+        `measured again for ${f((ip.limit.runs * ip.limit.msPerRun) / 1000, 1)} s: **${f(ip.limit.itemsPerS, 0)} items/s**.`,
       '',
       row(['batch', ...ip.points.map((p) => p.batch)]),
       row(['---', ...ip.points.map(() => '---')]),

@@ -31,12 +31,13 @@ export async function runModelSuite(
   const report: ModelReport = { model: scenario.name, runs: [] };
   const budget = options.smoke ? 0.2 : Math.min(1.5, options.durationS / 4);
   log(`[${scenario.name}] (a) in-process onnxruntime, batch sizes 1..64`);
-  report.inProcess = await measureInProcess(scenario, budget);
+  report.inProcess = await measureInProcess(scenario, budget, options.smoke ? budget : options.durationS);
   const ip = report.inProcess;
   log(
     `[${scenario.name}] (a) best ${ip.best.itemsPerS.toFixed(0)} items/s at batch ${ip.best.batch} ` +
       `(${ip.threads === 0 ? 'all cores' : `${ip.threads} thread(s)`}); all cores ${ip.allCores.itemsPerS.toFixed(0)}/s; ` +
-      `beside a busy core ${ip.besideBusyCore?.itemsPerS.toFixed(0) ?? '–'}/s; prepare ${ip.prepareItemsPerS.toFixed(0)}/s`,
+      `beside a busy core ${ip.besideBusyCore?.itemsPerS.toFixed(0) ?? '–'}/s; prepare ${ip.prepareItemsPerS.toFixed(0)}/s; ` +
+      `limit (batch ${ip.limit.batch} for ${options.smoke ? budget : options.durationS} s) ${ip.limit.itemsPerS.toFixed(0)}/s`,
   );
   const prefixes = SYSTEMS.map((name) => `bench-${name.slice(0, 4)}-${scenario.name}-${process.pid}`);
   const systems: RunningSystem[] = [];

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { limitOnAllCores } from '../../bench/in-process.js';
 import { judgeTargets, throttleNote } from '../../bench/targets.js';
 import type { RunRecord } from '../../bench/types.js';
 import {
@@ -161,7 +162,8 @@ describe('bench machine check', () => {
       points: [point(2, 24)],
       best: point(2, 24),
       bestAllowed: point(2, 24),
-      allCores: point(2, 24),
+      allCores: point(2, 23),
+      limit: { ...point(2, 24), threads: 1 },
       prepareItemsPerS: 150,
     };
     const judge = (besideBusyCore?: ReturnType<typeof point>, runs = [run]) =>
@@ -173,7 +175,7 @@ describe('bench machine check', () => {
     assert.equal(
       beside.detail,
       'JPEG input (decoded and resized per request, which (a) leaves out): 18.0 req/s at c=128 = 75.0% of 24.0 items/s ' +
-        '(batch 2, 1 thread(s)); judged: 75.0% (vs best batch ≤ max_batch_size (2): 75%); ' +
+        "(batch 2, 1 thread(s), 0.4 s of runs; the short points' best: 24.0); judged: 75.0% (vs best batch ≤ max_batch_size (2): 75%); " +
         '(a) beside a busy core: 20.0 items/s, of which this is 90%',
     );
     assert.doesNotMatch(judge().detail, /busy core/, 'nothing said when it was not measured');
@@ -191,11 +193,26 @@ describe('bench machine check', () => {
       /^tensor input \(OIP, binary\): 22.0 req\/s at c=32 = 91.7%; JPEG input .* 18.0 req\/s at c=128 = 75.0% of 24.0/,
     );
     assert.match(both.detail, /judged: 91.7%/);
-    // Where every core runs (a) faster than the config's one thread, that is the limit.
-    const allCores = judgeTargets({
-      models: [{ model: 'resnet50', runs: [run, tensor], inProcess: { ...inProcess, allCores: point(4, 44) } }],
+    // The limit is the point measured again at length, not the best of the short points.
+    const sustained = judgeTargets({
+      models: [
+        {
+          model: 'resnet50',
+          runs: [run, tensor],
+          inProcess: { ...inProcess, allCores: point(4, 50), limit: { ...point(4, 44), threads: 0 } },
+        },
+      ],
     }).find((t) => t.name.startsWith('ResNet-50'))!;
-    assert.equal(allCores.pass, false, '22 of 44 is 50%');
-    assert.match(allCores.detail, /of 44\.0 items\/s \(batch 4, all cores\); judged: 50.0%/);
+    assert.equal(sustained.pass, false, '22 of 44 is 50%');
+    assert.match(
+      sustained.detail,
+      /of 44\.0 items\/s \(batch 4, all cores, 0\.5 s of runs; the short points' best: 50\.0\); judged: 50.0%/,
+    );
+  });
+  it('measures the limit on every core when the config says so or every core ran faster', () => {
+    const point = (itemsPerS: number) => ({ batch: 4, itemsPerS, msPerRun: 4000 / itemsPerS, runs: 5 });
+    assert.equal(limitOnAllCores(1, point(13), point(24)), true, 'every core ran twice as fast');
+    assert.equal(limitOnAllCores(1, point(24), point(23)), false, 'SMT siblings: one thread as fast');
+    assert.equal(limitOnAllCores(0, point(27), point(24)), true, 'the config already runs on every core');
   });
 });
