@@ -4,13 +4,13 @@ import 'reflect-metadata';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../libs/runtime/src/repository/config-error.js';
 import { loadModelConfig } from '../../libs/runtime/src/repository/model-config-loader.js';
 import { ModelRepository } from '../../libs/runtime/src/repository/model-repository.js';
 import ort from 'onnxruntime-node';
-import { LoadedModel } from '../../libs/runtime/src/session/loaded-model.js';
+import { intraOpThreads, LoadedModel } from '../../libs/runtime/src/session/loaded-model.js';
 import { ThreadedSession } from '../../libs/runtime/src/session/threaded-session.js';
 
 const FIXTURES = join(process.cwd(), 'test/fixtures/models');
@@ -90,6 +90,11 @@ describe('loadModelConfig', () => {
     assert.equal(config.max_batch_size, 4);
     assert.equal(config.instance.intra_op_threads, 2);
     assert.equal(config.instance.device, 'cpu');
+  });
+
+  it("gives a session one intra-op thread per core for intra_op_threads 0, not onnxruntime's own count", () => {
+    assert.equal(intraOpThreads(0), availableParallelism());
+    assert.equal(intraOpThreads(3), 3);
   });
 
   it('refuses an unknown field, naming the file and the field', async () => {

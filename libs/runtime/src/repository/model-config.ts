@@ -56,7 +56,8 @@ export class InstanceConfig {
   device: 'cpu' | 'cuda' = 'cpu';
 
   /**
-   * Threads one inference may use. 0 lets onnxruntime choose (all cores).
+   * Threads one inference may use. 0: one per core the worker may run on (Node's
+   * `os.availableParallelism()`).
    * @defaultValue 0
    */
   @IsOptional()

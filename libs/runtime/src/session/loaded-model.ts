@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type ort from 'onnxruntime-node';
 import type { ModelMetadata, TensorData, TensorSpec } from '../../../contracts/src/index.js';
 import { ConfigError } from '../repository/config-error.js';
@@ -16,6 +17,15 @@ export interface LoadedVersion {
   version: string;
   session: ModelSession;
   signature: ModelSignature;
+}
+
+/**
+ * The intra-op threads a session gets: the config's, or for 0 one per core this process may
+ * run on. Not onnxruntime's own choice for 0: it counts cores its own way, and on a 2-vCPU
+ * EPYC VM it ran ResNet-50 no faster than one thread (24 against 43 items/s with 2).
+ */
+export function intraOpThreads(configured: number): number {
+  return configured > 0 ? configured : availableParallelism();
 }
 
 /**
@@ -56,7 +66,7 @@ export class LoadedModel {
         path: v.path,
         options: {
           executionProviders,
-          intraOpNumThreads: config.instance.intra_op_threads,
+          intraOpNumThreads: intraOpThreads(config.instance.intra_op_threads),
           interOpNumThreads: 1,
           graphOptimizationLevel: 'all',
           // Spinning threads burn a core waiting for work; on shared CPUs beside the API and
