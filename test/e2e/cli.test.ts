@@ -79,6 +79,8 @@ describe('switchyard CLI', () => {
         '1',
         '--max-queue-delay-ms',
         '2',
+        '--instance-count',
+        '2',
       ]);
       assert.equal(res.code, 0, res.stderr);
       assert.match(res.stdout, new RegExp(`deployed faq version 1 as faq/${d}`));
@@ -93,7 +95,10 @@ describe('switchyard CLI', () => {
     const show = JSON.parse((await cli(['--json', 'endpoint', 'show', 'faq'])).stdout);
     assert.deepEqual(show.traffic, { blue: 90, green: 10 });
     assert.deepEqual(show.mirror, { deployment: 'green', percent: 10 });
-    assert.equal(show.deployment_status.find((d: any) => d.name === 'blue').settings.max_queue_delay_ms, 2);
+    assert.deepEqual(show.deployment_status.find((d: any) => d.name === 'blue').settings, {
+      max_queue_delay_ms: 2,
+      instance_count: 2,
+    });
     const off = await cli(['endpoint', 'mirror', 'faq', 'green=0']);
     assert.equal(off.stdout.trim(), 'mirror for faq: (off)');
     const list = await cli(['endpoint', 'list']);

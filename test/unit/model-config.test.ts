@@ -12,6 +12,8 @@ import { ModelRepository } from '../../libs/runtime/src/repository/model-reposit
 import ort from 'onnxruntime-node';
 import { intraOpThreads, LoadedModel } from '../../libs/runtime/src/session/loaded-model.js';
 import { ThreadedSession } from '../../libs/runtime/src/session/threaded-session.js';
+import { SessionPool } from '../../libs/runtime/src/session/session-pool.js';
+import { defaultConcurrency } from '../../libs/runtime/src/serving/worker-concurrency.js';
 
 const FIXTURES = join(process.cwd(), 'test/fixtures/models');
 const SUM_ONNX = join(FIXTURES, 'sum/1/model.onnx');
@@ -95,6 +97,10 @@ describe('loadModelConfig', () => {
   it("gives a session one intra-op thread per core for intra_op_threads 0, not onnxruntime's own count", () => {
     assert.equal(intraOpThreads(0), availableParallelism());
     assert.equal(intraOpThreads(3), 3);
+    // Shared among instance.count sessions, at least one each.
+    assert.equal(intraOpThreads(0, availableParallelism()), 1);
+    assert.equal(intraOpThreads(0, 1000), 1);
+    assert.equal(intraOpThreads(2, 4), 2);
   });
 
   it('refuses an unknown field, naming the file and the field', async () => {
@@ -293,6 +299,32 @@ describe('LoadedModel.load', () => {
       session.run({ a: rows([1, 1, 1, 1, 1, 1, 1, 1]), b: rows([1, 1, 1, 1, 1, 1, 1, 1]) }),
       /inference thread exited/,
     );
+  });
+
+  it('runs instance.count sessions, each on its own thread, and lets their batches run at once', async () => {
+    const { name } = await model({ 'config.yaml': sumYaml(SUM_IO, 'max_batch_size: 8\ninstance: { count: 2 }\n') });
+    const resolved = await repo.resolve(name);
+    assert.equal(resolved.config.instance.count, 2);
+    assert.equal(defaultConcurrency(resolved.config), 24, 'a batch for each instance and one filling');
+    const loaded = await LoadedModel.load(resolved);
+    try {
+      const { session } = loaded.versions[0]!;
+      assert.ok(session instanceof SessionPool);
+      assert.equal(session.size, 2);
+      await loaded.warmUp();
+      const four = (v: number) => new ort.Tensor('float32', Float32Array.from([v, v, v, v]), [1, 4]);
+      const sums = await Promise.all([1, 2, 3].map((v) => session.run({ a: four(v), b: four(v) })));
+      assert.deepEqual(
+        sums.map((r) => (r.sum!.data as Float32Array)[0]),
+        [2, 4, 6],
+      );
+    } finally {
+      await loaded.release();
+    }
+    const { name: one } = await model({
+      'config.yaml': sumYaml(SUM_IO, 'max_batch_size: 8\ninstance: { count: 0 }\n'),
+    });
+    await refuses(repo.resolve(one), /instance\.count/);
   });
 
   it('reports a dead inference thread as the model failure, and fails runs instead of hanging', async () => {

@@ -197,6 +197,7 @@ endpoint
   .option('--default-timeout-ms <n>', 'default request timeout', int)
   .option('--device <device>', 'cpu or cuda')
   .option('--intra-op-threads <n>', 'onnxruntime threads', int)
+  .option('--instance-count <n>', 'sessions per worker, each running a batch at once', int)
   .action(async (name: string, deployment: string, o: Json) => {
     const settings: Json = {};
     for (const [flag, key] of [
@@ -206,6 +207,7 @@ endpoint
       ['defaultTimeoutMs', 'default_timeout_ms'],
       ['device', 'device'],
       ['intraOpThreads', 'intra_op_threads'],
+      ['instanceCount', 'instance_count'],
     ] as const) {
       if (o[flag] !== undefined) settings[key] = o[flag];
     }

@@ -82,6 +82,13 @@ export class DeploymentSettingsDto {
   @Max(256)
   @ApiPropertyOptional({ example: 2, minimum: 0, maximum: 256 })
   intra_op_threads?: number;
+
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  @ApiPropertyOptional({ example: 2, minimum: 1, maximum: 64, description: 'sessions per worker (instance.count)' })
+  instance_count?: number;
 }
 
 /** `PUT /v1/management/endpoints/{e}/deployments/{d}`: create a deployment or switch its version. */

@@ -23,6 +23,7 @@ export async function resolveDeployment(record: VersionRecord, settings: Deploym
     section('queue_policy').default_timeout_ms = settings.default_timeout_ms;
   if (settings.device !== undefined) section('instance').device = settings.device;
   if (settings.intra_op_threads !== undefined) section('instance').intra_op_threads = settings.intra_op_threads;
+  if (settings.instance_count !== undefined) section('instance').count = settings.instance_count;
   delete raw.version_policy;
   delete raw.name;
   const label = `model '${record.model}' version ${record.version} (registry)`;

@@ -32,6 +32,8 @@ export interface DeploymentSettings {
   default_timeout_ms?: number;
   device?: 'cpu' | 'cuda';
   intra_op_threads?: number;
+  /** Sessions per worker, each running a batch at once (`instance.count`). */
+  instance_count?: number;
 }
 
 /** A model version served by a worker pool on its own queue. */

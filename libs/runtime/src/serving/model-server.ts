@@ -153,6 +153,7 @@ export class ModelServer {
         maxBatchSize: batching ? config.max_batch_size : 1,
         maxQueueDelayMs: batching ? config.dynamic_batching.max_queue_delay_ms : 0,
         preferredBatchSizes: config.dynamic_batching.preferred_batch_sizes,
+        concurrency: config.instance.count,
         onExecuted: (run) =>
           notifyObserver((o) =>
             o.batchExecuted?.({

@@ -8,6 +8,7 @@ import { elementCount, toOrtTensor } from '../tensor/tensor-codec.js';
 import { executionProvidersFor } from './execution-provider.js';
 import { createLocalSession, type ModelSession, type SessionSpec, type TensorMap } from './model-session.js';
 import { deriveSignature, type ModelSignature } from './model-signature.js';
+import { SessionPool } from './session-pool.js';
 import { ThreadedSession } from './threaded-session.js';
 
 export type { TensorMap } from './model-session.js';
@@ -20,12 +21,13 @@ export interface LoadedVersion {
 }
 
 /**
- * The intra-op threads a session gets: the config's, or for 0 one per core this process may
- * run on. Not onnxruntime's own choice for 0: it counts cores its own way, and on a 2-vCPU
- * EPYC VM it ran ResNet-50 no faster than one thread (24 against 43 items/s with 2).
+ * The intra-op threads each of `count` sessions gets: the config's, or for 0 the cores this
+ * process may run on, shared among the sessions (at least one each). Not onnxruntime's own
+ * choice for 0: it counts cores its own way, and on a 2-vCPU EPYC VM it ran ResNet-50 no
+ * faster than one thread (24 against 43 items/s with 2).
  */
-export function intraOpThreads(configured: number): number {
-  return configured > 0 ? configured : availableParallelism();
+export function intraOpThreads(configured: number, count = 1): number {
+  return configured > 0 ? configured : Math.max(1, Math.floor(availableParallelism() / count));
 }
 
 /**
@@ -61,12 +63,13 @@ export class LoadedModel {
     const { config } = resolved;
     const executionProviders = executionProvidersFor(config.instance);
     const versions: LoadedVersion[] = [];
+    const { count } = config.instance;
     for (const v of resolved.versions) {
       const spec: SessionSpec = {
         path: v.path,
         options: {
           executionProviders,
-          intraOpNumThreads: intraOpThreads(config.instance.intra_op_threads),
+          intraOpNumThreads: intraOpThreads(config.instance.intra_op_threads, count),
           interOpNumThreads: 1,
           graphOptimizationLevel: 'all',
           // Spinning threads burn a core waiting for work; on shared CPUs beside the API and
@@ -74,10 +77,17 @@ export class LoadedModel {
           extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
         },
       };
-      const create = config.instance.inference_thread ? ThreadedSession.create : createLocalSession;
-      const session = await create(spec).catch((err: Error) => {
-        throw new ConfigError(`${v.path}: onnxruntime cannot load the model: ${err.message}`);
-      });
+      // Several instances only run at once on threads of their own.
+      const create = config.instance.inference_thread || count > 1 ? ThreadedSession.create : createLocalSession;
+      const sessions: ModelSession[] = [];
+      try {
+        while (sessions.length < count) sessions.push(await create(spec));
+      } catch (err) {
+        await Promise.all(sessions.map((s) => s.release()));
+        await Promise.all(versions.map((loaded) => loaded.session.release()));
+        throw new ConfigError(`${v.path}: onnxruntime cannot load the model: ${(err as Error).message}`);
+      }
+      const session = count > 1 ? new SessionPool(sessions) : sessions[0]!;
       versions.push({ version: v.version, session, signature: deriveSignature(v.path, config, session) });
     }
     const first = versions[0]!;
@@ -111,7 +121,8 @@ export class LoadedModel {
     for (const v of this.versions) {
       const feeds: TensorMap = {};
       for (const spec of v.signature.inputs) feeds[spec.name] = placeholder(spec);
-      await v.session.run(feeds);
+      // Every instance: the pool hands concurrent runs to different sessions.
+      await Promise.all(Array.from({ length: this.config.instance.count }, () => v.session.run(feeds)));
     }
   }
 
