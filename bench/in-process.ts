@@ -2,7 +2,14 @@ import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { encodeBinaryInfer } from '#client/http';
 import { DATATYPE_OF, INFERENCE_HEADER_CONTENT_LENGTH, type OrtType, type ScoringJob } from '#contracts';
-import { concatRows, createFriendlyHandler, LoadedModel, ModelRepository, type TensorMap } from '#runtime';
+import {
+  concatRows,
+  createFriendlyHandler,
+  intraOpThreads,
+  LoadedModel,
+  ModelRepository,
+  type TensorMap,
+} from '#runtime';
 import type { ModelScenario, RequestShape } from './scenarios.js';
 import { sleep } from './services.js';
 
@@ -17,26 +24,49 @@ export interface InProcessPoint {
   runs: number;
 }
 
+/**
+ * How (a) runs onnxruntime: `sessions` sessions of one version running at once (the config's
+ * `instance.count`), each with `threads` intra-op threads.
+ */
+export interface Arrangement {
+  sessions: number;
+  threads: number;
+}
+
+export function describeArrangement(a: Arrangement): string {
+  return `${a.sessions} session${a.sessions === 1 ? '' : 's'} × ${a.threads} thread${a.threads === 1 ? '' : 's'}`;
+}
+
+/** Wall time a point was measured over (its sessions' runs overlap). */
+export function measuredSeconds(point: InProcessPoint & Arrangement): number {
+  return (point.runs * point.msPerRun) / point.sessions / 1000;
+}
+
 /** Reference (a): the model in onnxruntime-node in this process, no HTTP, no queue. */
 export interface InProcessResult {
   model: string;
-  /** intra_op_threads of the model config (what a worker uses). */
-  threads: number;
+  /** The config's arrangement, as a worker runs it (`instance.count` × resolved `intra_op_threads`). */
+  arrangement: Arrangement;
   maxBatchSize: number;
+  /** The config's arrangement at each batch size. */
   points: InProcessPoint[];
-  /** Best items/s over every batch size: the machine's limit for this model. */
+  /** Best items/s over every batch size. */
   best: InProcessPoint;
   /** Best items/s over batch sizes the config allows (≤ max_batch_size). */
   bestAllowed: InProcessPoint;
-  /** The best batch size again with intra_op_threads 0 (onnxruntime uses every core). */
-  allCores: InProcessPoint;
+  /**
+   * The best batch size in the other arrangements a config can ask for on this machine: one
+   * session on every core, and one one-thread session per core. Which is fastest depends on
+   * the machine and the model; the limit is the fastest of all.
+   */
+  others: (InProcessPoint & Arrangement)[];
   /**
    * The machine's limit for this model, what the ResNet-50 target and the `÷ (a)` column divide
-   * by: the best batch size on the faster of the config's threads and every core, measured again
-   * for as long as a load run. The short points above only choose it: the best of several
-   * 1-second points sits above what the same setting sustains (on a VM, by ~15% for ResNet-50).
+   * by: the best batch size in the fastest arrangement, measured again for as long as a load
+   * run. The short points above only choose it: the best of several 1-second points sits above
+   * what the same setting sustains (on a VM, by ~15% for ResNet-50).
    */
-  limit: InProcessPoint & { threads: number };
+  limit: InProcessPoint & Arrangement;
   /**
    * The best batch size again while another process keeps one core busy with a plain loop: what
    * inference gets on this machine once anything else runs beside it (a server parsing requests,
@@ -50,8 +80,9 @@ export interface InProcessResult {
 
 /**
  * Measures reference (a): per batch size, one warm-up run, then runs for `budgetS` (at least
- * one). Stops at the first batch size whose run takes over 5 s. The best of them is then
- * measured again on every core, and the faster of the two for `limitS` (see `limit`).
+ * one) in the config's arrangement. Stops at the first batch size whose run takes over 5 s. The
+ * best of them is then measured in the other arrangements, and the fastest for `limitS` (see
+ * `limit`).
  */
 export async function measureInProcess(
   scenario: ModelScenario,
@@ -59,18 +90,21 @@ export async function measureInProcess(
   limitS: number,
 ): Promise<InProcessResult> {
   const repository = new ModelRepository(scenario.repository);
-  const resolved = await repository.resolve(scenario.name);
-  const { config } = resolved;
-  // The bare session on this thread, even where the config runs inferences on their own thread.
-  config.instance.inference_thread = false;
-  const model = await LoadedModel.load(resolved);
+  const model = await loadArranged(repository, scenario.name);
+  const { config } = model;
+  const arrangement = {
+    sessions: config.instance.count,
+    threads: intraOpThreads(config.instance.intra_op_threads, config.instance.count),
+  };
   try {
     const { handler, job, item } = await prepareOne(model, scenario);
     await model.warmUp();
     const session = model.versions[0]!.session;
+    const time = (feeds: TensorMap, batch: number, seconds: number) =>
+      timeRuns(session, feeds, batch, seconds, arrangement.sessions);
     const points: InProcessPoint[] = [];
     for (const batch of REFERENCE_BATCH_SIZES) {
-      const point = await timeRuns(session, batchOf(item.feeds, batch), batch, budgetS);
+      const point = await time(batchOf(item.feeds, batch), batch, budgetS);
       points.push(point);
       if (point.msPerRun > 5000) break; // the next size would take over 10 s a run: enough
     }
@@ -80,34 +114,31 @@ export async function measureInProcess(
 
     const bestFeeds = batchOf(item.feeds, best.batch);
     const besideBusyCore =
-      availableParallelism() > 1
-        ? await besideBusyLoop(() => timeRuns(session, bestFeeds, best.batch, budgetS))
-        : undefined;
+      availableParallelism() > 1 ? await besideBusyLoop(() => time(bestFeeds, best.batch, budgetS)) : undefined;
     const prepareItemsPerS = await timePrepare(() => handler.prepare(job), budgetS);
 
-    const resolvedAll = await repository.resolve(scenario.name);
-    resolvedAll.config.instance.intra_op_threads = 0;
-    resolvedAll.config.instance.inference_thread = false;
-    const modelAll = await LoadedModel.load(resolvedAll);
-    let allCores: InProcessPoint;
-    let limit: InProcessResult['limit'];
-    try {
-      const sessionAll = modelAll.versions[0]!.session;
-      allCores = await timeRuns(sessionAll, bestFeeds, best.batch, budgetS);
-      const onAll = limitOnAllCores(config.instance.intra_op_threads, best, allCores);
-      const sustained = await timeRuns(onAll ? sessionAll : session, bestFeeds, best.batch, limitS);
-      limit = Object.assign(sustained, { threads: onAll ? 0 : config.instance.intra_op_threads });
-    } finally {
-      await modelAll.release();
+    const others: InProcessResult['others'] = [];
+    for (const other of otherArrangements(arrangement, availableParallelism())) {
+      const point = await inArrangement(repository, scenario.name, other, (s) =>
+        timeRuns(s, bestFeeds, best.batch, budgetS, other.sessions),
+      );
+      others.push(Object.assign(point, other));
     }
+    const top = fastest(Object.assign({}, best, arrangement), others);
+    const sustained = others.includes(top)
+      ? await inArrangement(repository, scenario.name, top, (s) =>
+          timeRuns(s, bestFeeds, best.batch, limitS, top.sessions),
+        )
+      : await time(bestFeeds, best.batch, limitS);
+    const limit = Object.assign(sustained, { sessions: top.sessions, threads: top.threads });
     return {
       model: scenario.name,
-      threads: config.instance.intra_op_threads,
+      arrangement,
       maxBatchSize: config.max_batch_size,
       points,
       best,
       bestAllowed,
-      allCores,
+      others,
       limit,
       besideBusyCore,
       prepareItemsPerS,
@@ -117,12 +148,51 @@ export async function measureInProcess(
   }
 }
 
+/** One session on every core and one one-thread session per core, but for the config's own. */
+export function otherArrangements(config: Arrangement, cores: number): Arrangement[] {
+  const candidates =
+    cores > 1
+      ? [
+          { sessions: 1, threads: cores },
+          { sessions: cores, threads: 1 },
+        ]
+      : [];
+  return candidates.filter((a) => a.sessions !== config.sessions || a.threads !== config.threads);
+}
+
+/** The fastest point; the config's own on a tie. */
+export function fastest<P extends InProcessPoint>(config: P, others: P[]): P {
+  return others.reduce((a, b) => (b.itemsPerS > a.itemsPerS ? b : a), config);
+}
+
 /**
- * Whether the limit is measured on every core: when the config says so (intra_op_threads 0, the
- * two short points are the same setting) or when every core ran the best batch size faster.
+ * The model as the config has it, or in another arrangement; with one session, that session
+ * runs on this thread (even where the config runs inferences on their own thread).
  */
-export function limitOnAllCores(configThreads: number, best: InProcessPoint, allCores: InProcessPoint): boolean {
-  return configThreads === 0 || allCores.itemsPerS > best.itemsPerS;
+async function loadArranged(repository: ModelRepository, name: string, arrangement?: Arrangement) {
+  const resolved = await repository.resolve(name);
+  const { instance } = resolved.config;
+  if (arrangement) {
+    instance.count = arrangement.sessions;
+    instance.intra_op_threads = arrangement.threads;
+  }
+  instance.inference_thread = false;
+  return LoadedModel.load(resolved);
+}
+
+async function inArrangement(
+  repository: ModelRepository,
+  name: string,
+  arrangement: Arrangement,
+  measure: (session: LoadedModel['versions'][number]['session']) => Promise<InProcessPoint>,
+): Promise<InProcessPoint> {
+  const model = await loadArranged(repository, name, arrangement);
+  try {
+    await model.warmUp();
+    return await measure(model.versions[0]!.session);
+  } finally {
+    await model.release();
+  }
 }
 
 /** The scenario's friendly payload prepared by the model's handler: what a worker would feed the session. */
@@ -178,22 +248,29 @@ function batchOf(feeds: TensorMap, rows: number): TensorMap {
   return out;
 }
 
+/** `parallel` loops of runs at once (one per session of a pool), for `budgetS` (at least one run each). */
 async function timeRuns(
   session: LoadedModel['versions'][number]['session'],
   feeds: TensorMap,
   batch: number,
   budgetS: number,
+  parallel: number,
 ): Promise<InProcessPoint> {
-  await session.run(feeds); // warm this shape
+  const loops = Array.from({ length: parallel });
+  await Promise.all(loops.map(() => session.run(feeds))); // warm this shape on every session
   let runs = 0;
   const started = performance.now();
-  let elapsed = 0;
-  while (runs < 1 || elapsed < budgetS * 1000) {
-    await session.run(feeds);
-    runs++;
-    elapsed = performance.now() - started;
-  }
-  return { batch, runs, msPerRun: elapsed / runs, itemsPerS: (batch * runs * 1000) / elapsed };
+  const until = started + budgetS * 1000;
+  await Promise.all(
+    loops.map(async () => {
+      do {
+        await session.run(feeds);
+        runs++;
+      } while (performance.now() < until);
+    }),
+  );
+  const elapsed = performance.now() - started;
+  return { batch, runs, msPerRun: (elapsed * parallel) / runs, itemsPerS: (batch * runs * 1000) / elapsed };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { describeArrangement, measuredSeconds } from './in-process.js';
 import { cpuGot, describeCheck, pct, throttledShare, throttledWarning } from './machine-check.js';
 import { SWEEP_BATCH_SIZES, SWEEP_DELAYS_MS } from './sweep.js';
 import { runOf } from './targets.js';
@@ -100,15 +101,16 @@ function renderModel(model: ModelReport): string[] {
   );
   if (ip) {
     out.push(
-      `**(a) in-process onnxruntime** (intra_op_threads ${ip.threads}, max_batch_size ${ip.maxBatchSize}): best ` +
+      `**(a) in-process onnxruntime** (the config's ${describeArrangement(ip.arrangement)}, max_batch_size ${ip.maxBatchSize}): best ` +
         `**${f(ip.best.itemsPerS, 0)} items/s** at batch ${ip.best.batch}; best within max_batch_size ${f(ip.bestAllowed.itemsPerS, 0)}/s ` +
-        `(batch ${ip.bestAllowed.batch}); all cores (intra_op_threads 0) at batch ${ip.allCores.batch}: ${f(ip.allCores.itemsPerS, 0)}/s; ` +
+        `(batch ${ip.bestAllowed.batch}); ` +
+        ip.others.map((o) => `${describeArrangement(o)} at batch ${o.batch}: ${f(o.itemsPerS, 0)}/s; `).join('') +
         (ip.besideBusyCore
           ? `beside a busy core (another process spinning) at batch ${ip.besideBusyCore.batch}: ${f(ip.besideBusyCore.itemsPerS, 0)}/s; `
           : '') +
         `handler preprocessing alone: ${f(ip.prepareItemsPerS, 0)} items/s. ` +
-        `**Limit** (what \`÷ (a)\` divides by): batch ${ip.limit.batch} on ${ip.limit.threads === 0 ? 'all cores' : `${ip.limit.threads} thread(s)`} ` +
-        `measured again for ${f((ip.limit.runs * ip.limit.msPerRun) / 1000, 1)} s: **${f(ip.limit.itemsPerS, 0)} items/s**.`,
+        `**Limit** (what \`÷ (a)\` divides by): batch ${ip.limit.batch}, ${describeArrangement(ip.limit)}, ` +
+        `measured again for ${f(measuredSeconds(ip.limit), 1)} s: **${f(ip.limit.itemsPerS, 0)} items/s**.`,
       '',
       row(['batch', ...ip.points.map((p) => p.batch)]),
       row(['---', ...ip.points.map(() => '---')]),

@@ -86,7 +86,7 @@ export function fashionScenario(): ModelScenario {
 }
 
 /** Lines the config tools/export_resnet.py writes now has: a cached one without them is stale. */
-const CURRENT_RESNET_CONFIG = ['inference_thread: true', 'intra_op_threads: 0'];
+const CURRENT_RESNET_CONFIG = ['inference_thread: true', 'intra_op_threads: 0', 'count: 2', 'max_batch_size: 4'];
 
 /** Where tools/export_resnet.py writes (and the benchmark caches) ResNet-50. */
 export const RESNET_REPOSITORY = resolve(ROOT, '.cache/models');

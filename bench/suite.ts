@@ -1,5 +1,5 @@
 import { cpus } from 'node:os';
-import { measureInProcess } from './in-process.js';
+import { describeArrangement, measureInProcess } from './in-process.js';
 import { cpuShares, readCpuTicks } from './machine-check.js';
 import { runLoad, type LoadResult } from './load.js';
 import type { BenchOptions } from './options.js';
@@ -35,9 +35,10 @@ export async function runModelSuite(
   const ip = report.inProcess;
   log(
     `[${scenario.name}] (a) best ${ip.best.itemsPerS.toFixed(0)} items/s at batch ${ip.best.batch} ` +
-      `(${ip.threads === 0 ? 'all cores' : `${ip.threads} thread(s)`}); all cores ${ip.allCores.itemsPerS.toFixed(0)}/s; ` +
+      `(${describeArrangement(ip.arrangement)}); ` +
+      ip.others.map((o) => `${describeArrangement(o)} ${o.itemsPerS.toFixed(0)}/s; `).join('') +
       `beside a busy core ${ip.besideBusyCore?.itemsPerS.toFixed(0) ?? '–'}/s; prepare ${ip.prepareItemsPerS.toFixed(0)}/s; ` +
-      `limit (batch ${ip.limit.batch} for ${options.smoke ? budget : options.durationS} s) ${ip.limit.itemsPerS.toFixed(0)}/s`,
+      `limit (batch ${ip.limit.batch}, ${describeArrangement(ip.limit)}, ${options.smoke ? budget : options.durationS} s) ${ip.limit.itemsPerS.toFixed(0)}/s`,
   );
   const prefixes = SYSTEMS.map((name) => `bench-${name.slice(0, 4)}-${scenario.name}-${process.pid}`);
   const systems: RunningSystem[] = [];

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { limitOnAllCores } from '../../bench/in-process.js';
+import { fastest, otherArrangements } from '../../bench/in-process.js';
 import { judgeTargets, throttleNote } from '../../bench/targets.js';
 import type { RunRecord } from '../../bench/types.js';
 import {
@@ -157,13 +157,13 @@ describe('bench machine check', () => {
     };
     const inProcess = {
       model: 'resnet50',
-      threads: 1,
+      arrangement: { sessions: 1, threads: 1 },
       maxBatchSize: 8,
       points: [point(2, 24)],
       best: point(2, 24),
       bestAllowed: point(2, 24),
-      allCores: point(2, 23),
-      limit: { ...point(2, 24), threads: 1 },
+      others: [{ ...point(2, 23), sessions: 1, threads: 2 }],
+      limit: { ...point(2, 24), sessions: 1, threads: 1 },
       prepareItemsPerS: 150,
     };
     const judge = (besideBusyCore?: ReturnType<typeof point>, runs = [run]) =>
@@ -175,7 +175,7 @@ describe('bench machine check', () => {
     assert.equal(
       beside.detail,
       'JPEG input (decoded and resized per request, which (a) leaves out): 18.0 req/s at c=128 = 75.0% of 24.0 items/s ' +
-        "(batch 2, 1 thread(s), 0.4 s of runs; the short points' best: 24.0); judged: 75.0% (vs best batch ≤ max_batch_size (2): 75%); " +
+        "(batch 2, 1 session × 1 thread, 0.4 s of runs; the short points' best: 24.0); judged: 75.0% (vs best batch ≤ max_batch_size (2): 75%); " +
         '(a) beside a busy core: 20.0 items/s, of which this is 90%',
     );
     assert.doesNotMatch(judge().detail, /busy core/, 'nothing said when it was not measured');
@@ -199,20 +199,37 @@ describe('bench machine check', () => {
         {
           model: 'resnet50',
           runs: [run, tensor],
-          inProcess: { ...inProcess, allCores: point(4, 50), limit: { ...point(4, 44), threads: 0 } },
+          inProcess: {
+            ...inProcess,
+            others: [{ ...point(4, 50), sessions: 2, threads: 1 }],
+            limit: { ...point(4, 44), sessions: 2, threads: 1 },
+          },
         },
       ],
     }).find((t) => t.name.startsWith('ResNet-50'))!;
     assert.equal(sustained.pass, false, '22 of 44 is 50%');
     assert.match(
       sustained.detail,
-      /of 44\.0 items\/s \(batch 4, all cores, 0\.5 s of runs; the short points' best: 50\.0\); judged: 50.0%/,
+      /of 44\.0 items\/s \(batch 4, 2 sessions × 1 thread, 0\.2 s of runs; the short points' best: 50\.0\); judged: 50.0%/,
     );
   });
-  it('measures the limit on every core when the config says so or every core ran faster', () => {
-    const point = (itemsPerS: number) => ({ batch: 4, itemsPerS, msPerRun: 4000 / itemsPerS, runs: 5 });
-    assert.equal(limitOnAllCores(1, point(13), point(24)), true, 'every core ran twice as fast');
-    assert.equal(limitOnAllCores(1, point(24), point(23)), false, 'SMT siblings: one thread as fast');
-    assert.equal(limitOnAllCores(0, point(27), point(24)), true, 'the config already runs on every core');
+  it('measures the other arrangements a config can ask for, and takes the fastest as the limit', () => {
+    assert.deepEqual(otherArrangements({ sessions: 1, threads: 1 }, 2), [
+      { sessions: 1, threads: 2 },
+      { sessions: 2, threads: 1 },
+    ]);
+    assert.deepEqual(otherArrangements({ sessions: 2, threads: 1 }, 2), [{ sessions: 1, threads: 2 }]);
+    assert.deepEqual(otherArrangements({ sessions: 1, threads: 1 }, 1), [], 'one core: nothing else to try');
+    const point = (itemsPerS: number, sessions: number) => ({
+      batch: 4,
+      itemsPerS,
+      msPerRun: 1,
+      runs: 5,
+      sessions,
+      threads: 1,
+    });
+    const config = point(24, 1);
+    assert.equal(fastest(config, [point(43, 1), point(46, 2)]).itemsPerS, 46);
+    assert.equal(fastest(config, [point(24, 2)]), config, "a tie keeps the config's own");
   });
 });
