@@ -70,8 +70,9 @@ export interface InProcessResult {
   /**
    * The best batch size again while another process keeps one core busy with a plain loop: what
    * inference gets on this machine once anything else runs beside it (a server parsing requests,
-   * a decoder, the load generator). On a VM whose vCPUs share a physical core it is well below
-   * `best`; on separate cores it is about equal. Undefined on a one-core machine.
+   * a decoder, the load generator). Where the arrangement infers on every core (several sessions
+   * or threads), it falls to about what the other cores run; one thread on separate cores keeps
+   * about `best`, on vCPUs that share a physical core less. Undefined on a one-core machine.
    */
   besideBusyCore?: InProcessPoint;
   /** The handler's preprocessing alone (text → tensor, JPEG decode + resize), 8 at a time. */
