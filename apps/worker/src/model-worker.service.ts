@@ -61,10 +61,16 @@ export class ModelWorkerService implements OnApplicationShutdown {
     const started = performance.now();
     this.server = await source.load();
     const { metadata, config } = this.server.model;
+    const { count, inference_thread } = config.instance;
+    const threads =
+      count > 1
+        ? ` (${count} instances, each on its own thread)`
+        : inference_thread
+          ? ' (inference on its own thread)'
+          : '';
     this.logger.log(
       `${source.label}: '${metadata.name}' versions [${metadata.versions.join(', ')}] loaded and warm on ` +
-        `${config.instance.device}${config.instance.inference_thread ? ' (inference on its own thread)' : ''} ` +
-        `in ${Math.round(performance.now() - started)} ms`,
+        `${config.instance.device}${threads} in ${Math.round(performance.now() - started)} ms`,
     );
 
     const keys = new RedisKeys(env.REDIS_PREFIX);

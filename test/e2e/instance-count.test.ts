@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { batchSizeOf, getJson, postJson, sumRequest } from './support/http.js';
+import { removeRepo, tempRepo } from './support/model-repo.js';
+import { startApi, startWorker, type ServiceProcess } from './support/processes.js';
+import { REDIS_URL, deletePrefix, freshPrefix } from './support/redis.js';
+
+/**
+ * A model with `instance.count: 2`: a real worker loads two sessions per version, each on a
+ * thread of its own, runs batches on both, answers every request with its own rows, and shuts
+ * down cleanly.
+ */
+describe('several instances per worker (instance.count)', () => {
+  const prefix = freshPrefix('instances');
+  let repo: string;
+  let api: ServiceProcess;
+  let worker: ServiceProcess;
+
+  before(async () => {
+    repo = await tempRepo([
+      {
+        name: 'sum',
+        patch: { max_batch_size: 4, dynamic_batching: { max_queue_delay_ms: 5 }, instance: { count: 2 } },
+      },
+    ]);
+    const env = { REDIS_URL, REDIS_PREFIX: prefix, MODEL_REPOSITORY: repo };
+    worker = await startWorker({ ...env, MODEL: 'sum', LOG_LEVEL: 'info' });
+    api = await startApi(env);
+    await api.waitReady('/v2/models/sum/ready');
+  });
+
+  after(async () => {
+    await Promise.all([api?.stop(), worker?.stop()]);
+    await deletePrefix(prefix);
+    await removeRepo(repo);
+  });
+
+  it('says so when it loads the model, and holds a batch for each instance and one more', () => {
+    assert.match(worker.logs, /'sum' versions \[2, 1\] loaded and warm on cpu \(2 instances, each on its own thread\)/);
+    assert.match(worker.logs, /concurrency 12\)/);
+  });
+
+  it('serves concurrent requests in batches on both instances, each with its own rows', async () => {
+    const n = 60;
+    const responses = await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        postJson(`${api.url}/v2/models/sum/infer`, sumRequest([i, i, i, i], [1, 2, 3, 4], `n${i}`)),
+      ),
+    );
+    responses.forEach((res, i) => {
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.equal(res.body.id, `n${i}`);
+      assert.deepEqual(res.body.outputs.find((o: { name: string }) => o.name === 'sum').data, [
+        i + 1,
+        i + 2,
+        i + 3,
+        i + 4,
+      ]);
+    });
+    const sizes = responses.map((r) => batchSizeOf(r.headers));
+    assert.ok(Math.max(...sizes) > 1, `requests were batched (largest batch ${Math.max(...sizes)})`);
+    assert.ok(Math.max(...sizes) <= 4, 'no batch above max_batch_size');
+    assert.equal((await getJson(`${worker.url}/health/live`)).status, 200);
+  });
+
+  it('stops gracefully on SIGTERM: both threads are released and the process exits 0', async () => {
+    assert.equal(await worker.stop(15_000), 0, worker.logs.slice(-2000));
+  });
+});
