@@ -31,7 +31,7 @@ OPSET = 17
 
 CONFIG = """# torchvision {name} with RANDOM weights, exported by tools/export_resnet.py (benchmarks only)
 platform: onnxruntime_onnx
-# 4, not 8: on 2-vCPU VMs a batch of 8 ran ResNet-50 at 20-30% fewer items/s than 2 or 4
+# 4, not 8: on 2-vCPU VMs a batch of 8 ran ResNet-50 at 12-31% fewer items/s than batches of 1 to 4 (three runs)
 max_batch_size: 4
 dynamic_batching:
   max_queue_delay_ms: 5
