@@ -246,7 +246,7 @@ export class WorkerEnv extends CommonEnv {
   @Max(65535)
   HEALTH_PORT = 8081;
 
-  /** BullMQ jobs (single requests or envelopes of requests) held at once. @defaultValue 2 × max_batch_size, at least 8 */
+  /** BullMQ jobs (single requests or envelopes of requests) held at once. @defaultValue (instance.count + 1) × max_batch_size, at least 8 */
   @IsOptional()
   @Type(() => Number)
   @IsInt()
