@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { batchSizeOf, getJson, postJson, sumRequest } from './support/http.js';
+import { getJson, postJson, scoreSumsConcurrently, sumRequest } from './support/http.js';
 import { removeRepo, tempRepo } from './support/model-repo.js';
 import { startApi, startWorker, type ServiceProcess } from './support/processes.js';
 import { REDIS_URL, deletePrefix, freshPrefix } from './support/redis.js';
@@ -34,23 +34,7 @@ describe('inference on a thread of its own', () => {
   });
 
   it('serves concurrent requests in batches, each with its own rows', async () => {
-    const n = 40;
-    const responses = await Promise.all(
-      Array.from({ length: n }, (_, i) =>
-        postJson(`${api.url}/v2/models/sum/infer`, sumRequest([i, i, i, i], [1, 2, 3, 4], `t${i}`)),
-      ),
-    );
-    responses.forEach((res, i) => {
-      assert.equal(res.status, 200, JSON.stringify(res.body));
-      assert.equal(res.body.id, `t${i}`);
-      assert.deepEqual(res.body.outputs.find((o: { name: string }) => o.name === 'sum').data, [
-        i + 1,
-        i + 2,
-        i + 3,
-        i + 4,
-      ]);
-    });
-    const largest = Math.max(...responses.map((r) => batchSizeOf(r.headers)));
+    const largest = Math.max(...(await scoreSumsConcurrently(api.url, 40, 't')));
     assert.ok(largest > 1, `requests were batched (largest batch ${largest})`);
     assert.equal((await getJson(`${worker.url}/health/live`)).status, 200);
   });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { batchSizeOf, getJson, postJson, sumRequest } from './support/http.js';
+import { getJson, scoreSumsConcurrently } from './support/http.js';
 import { removeRepo, tempRepo } from './support/model-repo.js';
 import { startApi, startWorker, type ServiceProcess } from './support/processes.js';
 import { REDIS_URL, deletePrefix, freshPrefix } from './support/redis.js';
@@ -41,23 +41,7 @@ describe('several instances per worker (instance.count)', () => {
   });
 
   it('serves concurrent requests in batches on both instances, each with its own rows', async () => {
-    const n = 60;
-    const responses = await Promise.all(
-      Array.from({ length: n }, (_, i) =>
-        postJson(`${api.url}/v2/models/sum/infer`, sumRequest([i, i, i, i], [1, 2, 3, 4], `n${i}`)),
-      ),
-    );
-    responses.forEach((res, i) => {
-      assert.equal(res.status, 200, JSON.stringify(res.body));
-      assert.equal(res.body.id, `n${i}`);
-      assert.deepEqual(res.body.outputs.find((o: { name: string }) => o.name === 'sum').data, [
-        i + 1,
-        i + 2,
-        i + 3,
-        i + 4,
-      ]);
-    });
-    const sizes = responses.map((r) => batchSizeOf(r.headers));
+    const sizes = await scoreSumsConcurrently(api.url, 60, 'n');
     assert.ok(Math.max(...sizes) > 1, `requests were batched (largest batch ${Math.max(...sizes)})`);
     assert.ok(Math.max(...sizes) <= 4, 'no batch above max_batch_size');
     assert.equal((await getJson(`${worker.url}/health/live`)).status, 200);

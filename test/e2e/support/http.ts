@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 /** A JSON response as the tests look at it. */
 export interface JsonResponse<T = any> {
   status: number;
@@ -39,4 +40,28 @@ export function sumRequest(a: number[], b: number[], id?: string): unknown {
 export function batchSizeOf(headers: Headers): number {
   const match = /batch;desc="(\d+)"/.exec(headers.get('server-timing') ?? '');
   return match ? Number(match[1]) : 0;
+}
+
+/**
+ * Sends `n` concurrent sum requests (`a` = [i, i, i, i], `b` = [1, 2, 3, 4], id `${tag}${i}`)
+ * and asserts that each is answered 200 with its own id and rows; returns the batch sizes
+ * the server reported.
+ */
+export async function scoreSumsConcurrently(apiUrl: string, n: number, tag: string): Promise<number[]> {
+  const responses = await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      postJson(`${apiUrl}/v2/models/sum/infer`, sumRequest([i, i, i, i], [1, 2, 3, 4], `${tag}${i}`)),
+    ),
+  );
+  responses.forEach((res, i) => {
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.id, `${tag}${i}`);
+    assert.deepEqual(res.body.outputs.find((o: { name: string }) => o.name === 'sum').data, [
+      i + 1,
+      i + 2,
+      i + 3,
+      i + 4,
+    ]);
+  });
+  return responses.map((r) => batchSizeOf(r.headers));
 }
