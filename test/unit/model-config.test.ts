@@ -283,6 +283,17 @@ describe('LoadedModel.load', () => {
     assert.deepEqual(Array.from(first.diff!.data as Float32Array), [0, 1, 2, 3, 3, 4, 5, 6]);
     assert.deepEqual(first.sum!.dims, [2, 4]);
     assert.deepEqual(Array.from(second.sum!.data as Float32Array), [1, 2, 3, 4, 5, 6, 7, 8]);
+    // Feeds are copied unless handed over; handed over, their buffers move to the thread.
+    const kept = { a: rows([1, 1, 1, 1, 1, 1, 1, 1]), b: rows([2, 2, 2, 2, 2, 2, 2, 2]) };
+    assert.equal((await session.run(kept)).sum!.dims[0], 2);
+    assert.equal((kept.a.data as Float32Array).length, 8, 'copied: the caller still has its data');
+    const given = { a: rows([1, 1, 1, 1, 1, 1, 1, 1]), b: rows([2, 2, 2, 2, 2, 2, 2, 2]) };
+    assert.deepEqual(Array.from((await session.run(given, true)).sum!.data as Float32Array), Array(8).fill(3));
+    assert.equal((given.a.data as Float32Array).length, 0, 'handed over: moved, not copied');
+    const view = new Float32Array(new ArrayBuffer(32), 16, 4).fill(5);
+    const part = { a: new ort.Tensor('float32', view, [1, 4]), b: new ort.Tensor('float32', view, [1, 4]) };
+    assert.deepEqual(Array.from((await session.run(part, true)).sum!.data as Float32Array), [10, 10, 10, 10]);
+    assert.equal(view.length, 4, 'a view into a larger buffer is copied even when handed over');
     // onnxruntime's own error comes back as the run's rejection; the thread serves on.
     await assert.rejects(
       session.run({ a: new ort.Tensor('float32', new Float32Array(3), [1, 3]), b: rows([1, 2, 3, 4, 5, 6, 7, 8]) }),

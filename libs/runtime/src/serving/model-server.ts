@@ -177,7 +177,8 @@ async function runBatched(version: LoadedVersion, items: BatchInput[]): Promise<
   if (items.length === 1) return [await version.session.run(items[0]!.feeds)];
   const feeds: TensorMap = {};
   for (const spec of version.signature.inputs) feeds[spec.name] = concatRows(items.map((i) => i.feeds[spec.name]!));
-  const outputs = await version.session.run(feeds);
+  // The stacked feeds are this function's own: hand them over rather than copy them.
+  const outputs = await version.session.run(feeds, true);
   const rows = items.map((i) => i.rows);
   const perItem: TensorMap[] = items.map(() => ({}));
   for (const [name, tensor] of Object.entries(outputs)) {

@@ -7,7 +7,11 @@ export type TensorMap = Record<string, ort.Tensor>;
 export interface ModelSession {
   readonly inputMetadata: readonly ort.InferenceSession.ValueMetadata[];
   readonly outputMetadata: readonly ort.InferenceSession.ValueMetadata[];
-  run(feeds: TensorMap): Promise<TensorMap>;
+  /**
+   * `handOver`: the caller never touches the feeds again, so a session on another thread may
+   * move their buffers there instead of copying them (the caller's views are then empty).
+   */
+  run(feeds: TensorMap, handOver?: boolean): Promise<TensorMap>;
   release(): Promise<void>;
   /** Set once the session can run nothing more (its thread died); the worker is then not live. */
   readonly failure?: Error;

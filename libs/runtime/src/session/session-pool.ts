@@ -32,11 +32,11 @@ export class SessionPool implements ModelSession {
     return this.sessions.find((s) => s.failure)?.failure;
   }
 
-  async run(feeds: TensorMap): Promise<TensorMap> {
+  async run(feeds: TensorMap, handOver?: boolean): Promise<TensorMap> {
     // Last in, first out: at low load one session does the work, its caches warm.
     const session = this.idle.pop() ?? (await new Promise<ModelSession>((r) => this.waiting.push(r)));
     try {
-      return await session.run(feeds);
+      return await session.run(feeds, handOver);
     } finally {
       const next = this.waiting.shift();
       if (next) next(session);

@@ -76,15 +76,20 @@ export class ThreadedSession implements ModelSession {
     return this.released ? undefined : this.dead;
   }
 
-  run(feeds: TensorMap): Promise<TensorMap> {
+  run(feeds: TensorMap, handOver = false): Promise<TensorMap> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
     const wire: Record<string, WireOrtTensor> = {};
-    for (const [name, tensor] of Object.entries(feeds)) wire[name] = toWire(tensor);
+    const transfer: ArrayBuffer[] = [];
+    for (const [name, tensor] of Object.entries(feeds)) {
+      wire[name] = toWire(tensor);
+      const buffer = handOver ? wholeBuffer(tensor.data) : undefined;
+      if (buffer && !transfer.includes(buffer)) transfer.push(buffer);
+    }
     return new Promise<TensorMap>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      // Feeds are copied, not transferred: the caller may still hold them (a re-run alone).
-      this.thread.postMessage({ id, feeds: wire } satisfies ToThread);
+      // Feeds are copied unless handed over: the caller may still hold them (a re-run alone).
+      this.thread.postMessage({ id, feeds: wire } satisfies ToThread, transfer);
     });
   }
 
@@ -95,6 +100,15 @@ export class ThreadedSession implements ModelSession {
     this.thread.postMessage({ release: true } satisfies ToThread);
     await exited;
   }
+}
+
+/**
+ * The ArrayBuffer a tensor's data fills exactly, which can move to another thread; undefined
+ * for string data and for views into a larger buffer (a pooled Buffer holds other data too).
+ */
+function wholeBuffer(data: ort.Tensor['data']): ArrayBuffer | undefined {
+  if (!ArrayBuffer.isView(data) || !(data.buffer instanceof ArrayBuffer)) return undefined;
+  return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data.buffer : undefined;
 }
 
 function fromWireMap(wire: Record<string, WireOrtTensor>): TensorMap {
