@@ -1,32 +1,25 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { getJson, postJson, scoreSumsConcurrently, sumRequest } from './support/http.js';
-import { removeRepo, tempRepo } from './support/model-repo.js';
-import { startApi, startWorker, type ServiceProcess } from './support/processes.js';
-import { REDIS_URL, deletePrefix, freshPrefix } from './support/redis.js';
+import { startPatchedSum, type PatchedSum } from './support/patched-sum.js';
+import type { ServiceProcess } from './support/processes.js';
 
 /**
  * A model with `instance.inference_thread: true`: a real worker runs its batches on a thread of
  * its own, answers through the API like any other, and still shuts down cleanly on SIGTERM.
  */
 describe('inference on a thread of its own', () => {
-  const prefix = freshPrefix('thread');
-  let repo: string;
+  let system: PatchedSum;
   let api: ServiceProcess;
   let worker: ServiceProcess;
 
   before(async () => {
-    repo = await tempRepo([{ name: 'sum', patch: { instance: { inference_thread: true } } }]);
-    const env = { REDIS_URL, REDIS_PREFIX: prefix, MODEL_REPOSITORY: repo };
-    worker = await startWorker({ ...env, MODEL: 'sum', LOG_LEVEL: 'info' });
-    api = await startApi(env);
-    await api.waitReady('/v2/models/sum/ready');
+    system = await startPatchedSum('thread', { instance: { inference_thread: true } });
+    ({ api, worker } = system);
   });
 
   after(async () => {
-    await Promise.all([api?.stop(), worker?.stop()]);
-    await deletePrefix(prefix);
-    await removeRepo(repo);
+    await system?.stop();
   });
 
   it('says so when it loads the model', () => {

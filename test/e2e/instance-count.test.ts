@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { getJson, scoreSumsConcurrently } from './support/http.js';
-import { removeRepo, tempRepo } from './support/model-repo.js';
-import { startApi, startWorker, type ServiceProcess } from './support/processes.js';
-import { REDIS_URL, deletePrefix, freshPrefix } from './support/redis.js';
+import { startPatchedSum, type PatchedSum } from './support/patched-sum.js';
+import type { ServiceProcess } from './support/processes.js';
 
 /**
  * A model with `instance.count: 2`: a real worker loads two sessions per version, each on a
@@ -11,28 +10,21 @@ import { REDIS_URL, deletePrefix, freshPrefix } from './support/redis.js';
  * down cleanly.
  */
 describe('several instances per worker (instance.count)', () => {
-  const prefix = freshPrefix('instances');
-  let repo: string;
+  let system: PatchedSum;
   let api: ServiceProcess;
   let worker: ServiceProcess;
 
   before(async () => {
-    repo = await tempRepo([
-      {
-        name: 'sum',
-        patch: { max_batch_size: 4, dynamic_batching: { max_queue_delay_ms: 5 }, instance: { count: 2 } },
-      },
-    ]);
-    const env = { REDIS_URL, REDIS_PREFIX: prefix, MODEL_REPOSITORY: repo };
-    worker = await startWorker({ ...env, MODEL: 'sum', LOG_LEVEL: 'info' });
-    api = await startApi(env);
-    await api.waitReady('/v2/models/sum/ready');
+    system = await startPatchedSum('instances', {
+      max_batch_size: 4,
+      dynamic_batching: { max_queue_delay_ms: 5 },
+      instance: { count: 2 },
+    });
+    ({ api, worker } = system);
   });
 
   after(async () => {
-    await Promise.all([api?.stop(), worker?.stop()]);
-    await deletePrefix(prefix);
-    await removeRepo(repo);
+    await system?.stop();
   });
 
   it('says so when it loads the model, and holds a batch for each instance and one more', () => {
