@@ -40,6 +40,21 @@ describe('binary tensor data', () => {
     }
   });
 
+  it('views bytes that fill a buffer of their own (a blob from Redis) and copies slices of a larger one', () => {
+    const values = new Float32Array([1.5, -2, 4]);
+    // As a Redis reply of a large bulk string is: a buffer of exactly its bytes.
+    const own = Buffer.from(values.buffer.slice(0));
+    const viewed = toOrtTensor({ name: 'x', datatype: 'FP32', shape: [1, 3], data: own });
+    assert.deepEqual(viewed.data, values);
+    assert.ok((viewed.data as Float32Array).buffer === own.buffer, 'no copy of an owned, aligned buffer');
+    // A slice at offset 0 of a larger buffer: a view would drag the rest along.
+    const host = new Uint8Array(64);
+    host.set(new Uint8Array(values.buffer));
+    const slice = toOrtTensor({ name: 'x', datatype: 'FP32', shape: [1, 3], data: host.subarray(0, 12) });
+    assert.deepEqual(slice.data, values);
+    assert.ok((slice.data as Float32Array).buffer !== host.buffer);
+    assert.equal((slice.data as Float32Array).buffer.byteLength, 12);
+  });
   it('checks sizes, BOOL bytes and BYTES elements, naming the input', () => {
     const check = (datatype: InputTensor['datatype'], bytes: Uint8Array | string, size = 0) =>
       binaryTensorData('x', datatype, [2], bytes, typeof bytes === 'string' ? size : bytes.byteLength);
