@@ -62,11 +62,17 @@ export interface InProcessResult {
   others: (InProcessPoint & Arrangement)[];
   /**
    * The machine's limit for this model, what the ResNet-50 target and the `÷ (a)` column divide
-   * by: the best batch size in the fastest arrangement, measured again for as long as a load
-   * run. The short points above only choose it: the best of several 1-second points sits above
-   * what the same setting sustains (on a VM, by ~15% for ResNet-50).
+   * by: the best batch size in the fastest arrangement, measured at length. The short points
+   * above only choose it: the best of several 1-second points sits above what the same setting
+   * sustains (on a VM, by ~15% for ResNet-50). Its items/s is the mean of `limitRuns`.
    */
   limit: InProcessPoint & Arrangement;
+  /**
+   * Every measurement of the limit's setting at length: the first right after the points above,
+   * then one in each turn of the served systems' runs (see `timeLimitAgain`), so that the limit
+   * is taken over the same minutes as the runs it divides, on a host whose speed drifts.
+   */
+  limitRuns: InProcessPoint[];
   /**
    * The best batch size again while another process keeps one core busy with a plain loop: what
    * inference gets on this machine once anything else runs beside it (a server parsing requests,
@@ -131,7 +137,8 @@ export async function measureInProcess(
           timeRuns(s, bestFeeds, best.batch, limitS, top.sessions),
         )
       : await time(bestFeeds, best.batch, limitS);
-    const limit = Object.assign(sustained, { sessions: top.sessions, threads: top.threads });
+    const limitRuns = [sustained];
+    const limit = Object.assign(meanOf(limitRuns), { sessions: top.sessions, threads: top.threads });
     return {
       model: scenario.name,
       arrangement,
@@ -141,12 +148,59 @@ export async function measureInProcess(
       bestAllowed,
       others,
       limit,
+      limitRuns,
       besideBusyCore,
       prepareItemsPerS,
     };
   } finally {
     await model.release();
   }
+}
+
+/**
+ * Times the limit's setting (its batch size and arrangement) again for `seconds`, adds the run
+ * to `limitRuns` and makes the limit their mean. The benchmark does so in each turn of the
+ * served systems' runs: (a) measured once, minutes before or after a run, would compare that
+ * run with another machine on a host whose speed drifts by 10-40% over minutes.
+ */
+export async function timeLimitAgain(scenario: ModelScenario, ip: InProcessResult, seconds: number): Promise<void> {
+  const { limit } = ip;
+  const arrangement = { sessions: limit.sessions, threads: limit.threads };
+  const point = await inArrangement(
+    new ModelRepository(scenario.repository),
+    scenario.name,
+    arrangement,
+    async (s, m) => {
+      const { item } = await prepareOne(m, scenario);
+      return timeRuns(s, batchOf(item.feeds, limit.batch), limit.batch, seconds, arrangement.sessions);
+    },
+  );
+  ip.limitRuns.push(point);
+  ip.limit = Object.assign(meanOf(ip.limitRuns), arrangement);
+}
+
+/** How the limit was measured: "3 runs over 15.2 s: 28.1-31.0 items/s" (one run: its length). */
+export function describeLimitRuns(ip: Pick<InProcessResult, 'limit' | 'limitRuns'>): string {
+  const runs = ip.limitRuns.length > 0 ? ip.limitRuns : [ip.limit];
+  const seconds = runs.reduce(
+    (sum, p) => sum + measuredSeconds(Object.assign({}, p, ip.limit, { runs: p.runs, msPerRun: p.msPerRun })),
+    0,
+  );
+  const rates = runs.map((p) => p.itemsPerS);
+  const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
+  if (runs.length === 1) return `1 run of ${seconds.toFixed(1)} s`;
+  return `mean of ${runs.length} runs over ${seconds.toFixed(1)} s: ${fmt(Math.min(...rates))}–${fmt(Math.max(...rates))} items/s`;
+}
+
+/** Runs of one setting as one point: mean items/s and ms per run, runs summed. */
+export function meanOf(points: InProcessPoint[]): InProcessPoint {
+  const mean = (f: (p: InProcessPoint) => number) => points.reduce((sum, p) => sum + f(p), 0) / points.length;
+  return {
+    batch: points[0]!.batch,
+    itemsPerS: mean((p) => p.itemsPerS),
+    msPerRun: mean((p) => p.msPerRun),
+    runs: points.reduce((sum, p) => sum + p.runs, 0),
+  };
 }
 
 /** One session on every core and one one-thread session per core, but for the config's own. */
@@ -185,12 +239,12 @@ async function inArrangement(
   repository: ModelRepository,
   name: string,
   arrangement: Arrangement,
-  measure: (session: LoadedModel['versions'][number]['session']) => Promise<InProcessPoint>,
+  measure: (session: LoadedModel['versions'][number]['session'], model: LoadedModel) => Promise<InProcessPoint>,
 ): Promise<InProcessPoint> {
   const model = await loadArranged(repository, name, arrangement);
   try {
     await model.warmUp();
-    return await measure(model.versions[0]!.session);
+    return await measure(model.versions[0]!.session, model);
   } finally {
     await model.release();
   }

@@ -1,4 +1,4 @@
-import { describeArrangement, measuredSeconds } from './in-process.js';
+import { describeArrangement, describeLimitRuns } from './in-process.js';
 import { cpuGot, describeCheck, pct, throttledShare, throttledWarning } from './machine-check.js';
 import { SWEEP_BATCH_SIZES, SWEEP_DELAYS_MS } from './sweep.js';
 import { runOf } from './targets.js';
@@ -110,7 +110,8 @@ function renderModel(model: ModelReport): string[] {
           : '') +
         `handler preprocessing alone: ${f(ip.prepareItemsPerS, 0)} items/s. ` +
         `**Limit** (what \`÷ (a)\` divides by): batch ${ip.limit.batch}, ${describeArrangement(ip.limit)}, ` +
-        `measured again for ${f(measuredSeconds(ip.limit), 1)} s: **${f(ip.limit.itemsPerS, 0)} items/s**.`,
+        `measured at length right after these points and again in each turn of the served systems' runs ` +
+        `(${describeLimitRuns(ip)}): **${f(ip.limit.itemsPerS, 0)} items/s**.`,
       '',
       row(['batch', ...ip.points.map((p) => p.batch)]),
       row(['---', ...ip.points.map(() => '---')]),

@@ -1,5 +1,5 @@
 import { cpus } from 'node:os';
-import { describeArrangement, measureInProcess } from './in-process.js';
+import { describeArrangement, measureInProcess, timeLimitAgain } from './in-process.js';
 import { cpuShares, readCpuTicks } from './machine-check.js';
 import { runLoad, type LoadResult } from './load.js';
 import type { BenchOptions } from './options.js';
@@ -38,7 +38,8 @@ export async function runModelSuite(
       `(${describeArrangement(ip.arrangement)}); ` +
       ip.others.map((o) => `${describeArrangement(o)} ${o.itemsPerS.toFixed(0)}/s; `).join('') +
       `beside a busy core ${ip.besideBusyCore?.itemsPerS.toFixed(0) ?? '–'}/s; prepare ${ip.prepareItemsPerS.toFixed(0)}/s; ` +
-      `limit (batch ${ip.limit.batch}, ${describeArrangement(ip.limit)}, ${options.smoke ? budget : options.durationS} s) ${ip.limit.itemsPerS.toFixed(0)}/s`,
+      `limit (batch ${ip.limit.batch}, ${describeArrangement(ip.limit)}, ${options.smoke ? budget : options.durationS} s; ` +
+      `measured again beside the runs) ${ip.limit.itemsPerS.toFixed(0)}/s`,
   );
   const prefixes = SYSTEMS.map((name) => `bench-${name.slice(0, 4)}-${scenario.name}-${process.pid}`);
   const systems: RunningSystem[] = [];
@@ -56,7 +57,12 @@ export async function runModelSuite(
         seen.set(system, Math.min(ip.bestAllowed.itemsPerS, warm?.throughput || Infinity));
       }
       for (const [level, connections] of options.concurrency.entries()) {
-        for (const system of rotate(serving, level)) {
+        for (const system of rotate([...serving, LIMIT_TURN], level)) {
+          if (system === LIMIT_TURN) {
+            await timeLimitAgain(scenario, ip, options.smoke ? budget : options.durationS);
+            log(`[${scenario.name}] (a) again: ${ip.limitRuns.at(-1)!.itemsPerS.toFixed(0)} items/s`);
+            continue;
+          }
           // A run must outlast several waits of one request at this concurrency (c / throughput).
           const cycleS = connections / Math.max(0.5, seen.get(system)!);
           const durationS = options.smoke ? options.durationS : Math.max(options.durationS, Math.min(40, 3 * cycleS));
@@ -78,6 +84,9 @@ export async function runModelSuite(
   if (scenario.name === 'faq') await measureBaseline(report, options, redis, log);
   return report;
 }
+
+/** (a)'s turn among the systems: the limit is measured again beside their runs (see timeLimitAgain). */
+const LIMIT_TURN = 'limit' as const;
 
 /** The items in turn, starting at `level` (mod their number). */
 function rotate<T>(items: T[], level: number): T[] {

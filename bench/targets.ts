@@ -1,4 +1,4 @@
-import { describeArrangement, fastest, measuredSeconds, type InProcessPoint } from './in-process.js';
+import { describeArrangement, describeLimitRuns, fastest, type InProcessPoint } from './in-process.js';
 import { cpuGot, pct, throttledShare } from './machine-check.js';
 import type { BenchReport, ModelReport, RunRecord, TargetResult } from './types.js';
 
@@ -77,7 +77,8 @@ function resnetTarget(name: string, resnet: ModelReport, ip: NonNullable<ModelRe
   if (!judged) return { name, pass: null, detail: 'no Switchyard run' };
   // The machine's limit is (a) at its best batch size in the arrangement that runs it fastest
   // (the config's, one session on every core, or one one-thread session per core: the config's
-  // alone would be a limit too easy where it leaves cores idle), measured as long as a load run.
+  // alone would be a limit too easy where it leaves cores idle), measured at length beside the
+  // runs it divides (the mean of its runs: see timeLimitAgain).
   const top = ip.limit;
   const topThreads = describeArrangement(top);
   const limit = top.itemsPerS;
@@ -92,7 +93,7 @@ function resnetTarget(name: string, resnet: ModelReport, ip: NonNullable<ModelRe
     name,
     pass: judged.load.throughput / limit >= 0.9,
     detail:
-      `${parts.join('; ')} of ${fmt(limit, 1)} items/s (batch ${top.batch}, ${topThreads}, ${fmt(measuredSeconds(top), 1)} s of runs; ` +
+      `${parts.join('; ')} of ${fmt(limit, 1)} items/s (batch ${top.batch}, ${topThreads}, ${describeLimitRuns(ip)}; ` +
       `the short points' best: ${fmt(fastest(ip.best, ip.others).itemsPerS, 1)}); judged: ${share(judged)} ` +
       `(vs best batch ≤ max_batch_size (${ip.bestAllowed.batch}): ` +
       `${fmt((judged.load.throughput / ip.bestAllowed.itemsPerS) * 100, 0)}%)` +

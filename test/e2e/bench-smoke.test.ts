@@ -11,7 +11,12 @@ interface SmokeReport {
   options: { smoke: boolean; concurrency: number[] };
   models: {
     model: string;
-    inProcess?: { best: { itemsPerS: number; batch: number }; besideBusyCore?: { itemsPerS: number; batch: number } };
+    inProcess?: {
+      best: { itemsPerS: number; batch: number };
+      besideBusyCore?: { itemsPerS: number; batch: number };
+      limit: { itemsPerS: number; batch: number };
+      limitRuns: { itemsPerS: number; batch: number }[];
+    };
     runs: { series: string; load: { connections: number; throughput: number; ok: number } }[];
     redisBaseline?: { periodMs: number; roundTrips: number; cpuUs: number };
   }[];
@@ -58,6 +63,18 @@ describe('benchmark (--smoke)', () => {
       readFileSync(join(out, 'report.md'), 'utf8'),
       /beside a busy core \(another process spinning\) at batch/,
     );
+    // The limit was measured once after the batch sizes and again in each of the four turns (two
+    // routes × two levels) of the served systems' runs; it is their mean.
+    const { limit, limitRuns } = faq.inProcess;
+    assert.equal(limitRuns.length, 5);
+    assert.ok(limitRuns.every((p) => p.itemsPerS > 0 && p.batch === limit.batch));
+    const mean = limitRuns.reduce((sum, p) => sum + p.itemsPerS, 0) / limitRuns.length;
+    assert.ok(Math.abs(limit.itemsPerS - mean) < 1e-6, 'the limit is the mean of its runs');
+    assert.match(
+      readFileSync(join(out, 'report.md'), 'utf8'),
+      /in each turn of the served systems' runs \(mean of 5 runs/,
+    );
+    assert.match(output, /\[faq\] \(a\) again: \d+ items\/s/);
     // Every series ran at both levels; each scored requests (summed over the levels, so one
     // starved second on a busy machine does not fail the test).
     for (const series of ['switchyard', 'switchyard-oip', 'embedded', 'embedded-oip', 'naive']) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fastest, otherArrangements } from '../../bench/in-process.js';
+import { describeLimitRuns, fastest, meanOf, otherArrangements } from '../../bench/in-process.js';
 import { judgeTargets, throttleNote } from '../../bench/targets.js';
 import type { RunRecord } from '../../bench/types.js';
 import {
@@ -164,6 +164,7 @@ describe('bench machine check', () => {
       bestAllowed: point(2, 24),
       others: [{ ...point(2, 23), sessions: 1, threads: 2 }],
       limit: { ...point(2, 24), sessions: 1, threads: 1 },
+      limitRuns: [point(2, 24)],
       prepareItemsPerS: 150,
     };
     const judge = (besideBusyCore?: ReturnType<typeof point>, runs = [run]) =>
@@ -175,7 +176,7 @@ describe('bench machine check', () => {
     assert.equal(
       beside.detail,
       'JPEG input (decoded and resized per request, which (a) leaves out): 18.0 req/s at c=128 = 75.0% of 24.0 items/s ' +
-        "(batch 2, 1 session × 1 thread, 0.4 s of runs; the short points' best: 24.0); judged: 75.0% (vs best batch ≤ max_batch_size (2): 75%); " +
+        "(batch 2, 1 session × 1 thread, 1 run of 0.4 s; the short points' best: 24.0); judged: 75.0% (vs best batch ≤ max_batch_size (2): 75%); " +
         '(a) beside a busy core: 20.0 items/s, of which this is 90%',
     );
     assert.doesNotMatch(judge().detail, /busy core/, 'nothing said when it was not measured');
@@ -203,6 +204,7 @@ describe('bench machine check', () => {
             ...inProcess,
             others: [{ ...point(4, 50), sessions: 2, threads: 1 }],
             limit: { ...point(4, 44), sessions: 2, threads: 1 },
+            limitRuns: [point(4, 44)],
           },
         },
       ],
@@ -210,7 +212,23 @@ describe('bench machine check', () => {
     assert.equal(sustained.pass, false, '22 of 44 is 50%');
     assert.match(
       sustained.detail,
-      /of 44\.0 items\/s \(batch 4, 2 sessions × 1 thread, 0\.2 s of runs; the short points' best: 50\.0\); judged: 50.0%/,
+      /of 44\.0 items\/s \(batch 4, 2 sessions × 1 thread, 1 run of 0\.2 s; the short points' best: 50\.0\); judged: 50.0%/,
+    );
+  });
+  it('takes the limit as the mean of its runs beside the served systems, and says how they spread', () => {
+    const run = (itemsPerS: number) => ({ batch: 4, itemsPerS, msPerRun: 4000 / itemsPerS, runs: 50 });
+    const limitRuns = [run(40), run(50), run(30)];
+    const limit = Object.assign(meanOf(limitRuns), { sessions: 2, threads: 1 });
+    assert.deepEqual(
+      [limit.batch, limit.itemsPerS, limit.runs],
+      [4, 40, 150],
+      'mean items/s, runs summed, the batch kept',
+    );
+    // 50 runs of 100, 80 and 133 ms on two sessions at once: 2.5 + 2 + 3.3 s.
+    assert.equal(describeLimitRuns({ limit, limitRuns }), 'mean of 3 runs over 7.8 s: 30.0–50.0 items/s');
+    assert.equal(
+      describeLimitRuns({ limit: Object.assign(run(40), { sessions: 1, threads: 2 }), limitRuns: [run(40)] }),
+      '1 run of 5.0 s',
     );
   });
   it('measures the other arrangements a config can ask for, and takes the fastest as the limit', () => {
