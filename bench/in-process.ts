@@ -179,17 +179,14 @@ export async function timeLimitAgain(scenario: ModelScenario, ip: InProcessResul
   ip.limit = Object.assign(meanOf(ip.limitRuns), arrangement);
 }
 
-/** How the limit was measured: "3 runs over 15.2 s: 28.1-31.0 items/s" (one run: its length). */
+/** How the limit was measured: "mean of 3 runs over 15.2 s: 28.1–31.0 items/s" (one run: its length). */
 export function describeLimitRuns(ip: Pick<InProcessResult, 'limit' | 'limitRuns'>): string {
-  const runs = ip.limitRuns.length > 0 ? ip.limitRuns : [ip.limit];
-  const seconds = runs.reduce(
-    (sum, p) => sum + measuredSeconds(Object.assign({}, p, ip.limit, { runs: p.runs, msPerRun: p.msPerRun })),
-    0,
-  );
-  const rates = runs.map((p) => p.itemsPerS);
+  const { sessions, threads } = ip.limit;
+  const seconds = ip.limitRuns.reduce((sum, p) => sum + measuredSeconds({ ...p, sessions, threads }), 0);
+  if (ip.limitRuns.length === 1) return `1 run of ${seconds.toFixed(1)} s`;
+  const rates = ip.limitRuns.map((p) => p.itemsPerS);
   const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
-  if (runs.length === 1) return `1 run of ${seconds.toFixed(1)} s`;
-  return `mean of ${runs.length} runs over ${seconds.toFixed(1)} s: ${fmt(Math.min(...rates))}–${fmt(Math.max(...rates))} items/s`;
+  return `mean of ${rates.length} runs over ${seconds.toFixed(1)} s: ${fmt(Math.min(...rates))}–${fmt(Math.max(...rates))} items/s`;
 }
 
 /** Runs of one setting as one point: mean items/s and ms per run, runs summed. */
