@@ -8,6 +8,7 @@ import {
   type TensorMap,
   type WireOrtTensor,
 } from './model-session.js';
+import { wholeBuffer } from '../tensor/whole-buffer.js';
 import type { FromThread, ToThread } from './session-thread.js';
 
 interface Pending {
@@ -100,15 +101,6 @@ export class ThreadedSession implements ModelSession {
     this.thread.postMessage({ release: true } satisfies ToThread);
     await exited;
   }
-}
-
-/**
- * The ArrayBuffer a tensor's data fills exactly, which can move to another thread; undefined
- * for string data and for views into a larger buffer (a pooled Buffer holds other data too).
- */
-function wholeBuffer(data: ort.Tensor['data']): ArrayBuffer | undefined {
-  if (!ArrayBuffer.isView(data) || !(data.buffer instanceof ArrayBuffer)) return undefined;
-  return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data.buffer : undefined;
 }
 
 function fromWireMap(wire: Record<string, WireOrtTensor>): TensorMap {

@@ -9,6 +9,7 @@ import {
   type WireTensor,
 } from '../../../contracts/src/index.js';
 import { elementCount } from './flatten-data.js';
+import { wholeBuffer } from './whole-buffer.js';
 
 export { elementCount, flattenTensorData, MAX_RANK } from './flatten-data.js';
 export { concatRows, rowSignature, splitRows } from './batch-rows.js';
@@ -134,9 +135,9 @@ function bytesToOrtTensor(
   if (!LITTLE_ENDIAN) throw new ScoringError(500, 'binary tensor data needs a little-endian host');
   const [type, Ctor] = TYPED[datatype];
   const length = bytes.byteLength / ELEMENT_BYTES[datatype];
-  const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+  const whole = wholeBuffer(bytes);
   let out: ArrayBufferView;
-  if (own && bytes.buffer instanceof ArrayBuffer) out = new Ctor(bytes.buffer, 0, length);
+  if (whole) out = new Ctor(whole, 0, length);
   else {
     out = new Ctor(length);
     new Uint8Array(out.buffer).set(bytes);
