@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { intraOpThreads } from '../../libs/runtime/src/session/loaded-model.js';
 import { getJson, postJson, scoreSumsConcurrently, sumRequest } from './support/http.js';
 import { startPatchedSum, type PatchedSum } from './support/patched-sum.js';
 import type { ServiceProcess } from './support/processes.js';
@@ -23,7 +24,13 @@ describe('inference on a thread of its own', () => {
   });
 
   it('says so when it loads the model', () => {
-    assert.match(worker.logs, /'sum' versions \[2, 1\] loaded and warm on cpu \(inference on its own thread\)/);
+    const intraOp = intraOpThreads(0);
+    assert.ok(
+      worker.logs.includes(
+        `'sum' versions [2, 1] loaded and warm on cpu (inference on its own thread, ${intraOp} intra-op thread${intraOp === 1 ? '' : 's'} each)`,
+      ),
+      worker.logs,
+    );
   });
 
   it('serves concurrent requests in batches, each with its own rows', async () => {

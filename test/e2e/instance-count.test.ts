@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { intraOpThreads } from '../../libs/runtime/src/session/loaded-model.js';
 import { getJson, scoreSumsConcurrently } from './support/http.js';
 import { startPatchedSum, type PatchedSum } from './support/patched-sum.js';
 import type { ServiceProcess } from './support/processes.js';
@@ -28,7 +29,14 @@ describe('several instances per worker (instance.count)', () => {
   });
 
   it('says so when it loads the model, and holds a batch for each instance and one more', () => {
-    assert.match(worker.logs, /'sum' versions \[2, 1\] loaded and warm on cpu \(2 instances, each on its own thread\)/);
+    // intra_op_threads 0: this machine's cores shared between the two sessions.
+    const intraOp = intraOpThreads(0, 2);
+    assert.ok(
+      worker.logs.includes(
+        `'sum' versions [2, 1] loaded and warm on cpu (2 instances, each on its own thread, ${intraOp} intra-op thread${intraOp === 1 ? '' : 's'} each)`,
+      ),
+      worker.logs,
+    );
     assert.match(worker.logs, /concurrency 12\)/);
   });
 

@@ -4,13 +4,14 @@ import 'reflect-metadata';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../libs/runtime/src/repository/config-error.js';
 import { loadModelConfig } from '../../libs/runtime/src/repository/model-config-loader.js';
 import { ModelRepository } from '../../libs/runtime/src/repository/model-repository.js';
 import ort from 'onnxruntime-node';
 import { intraOpThreads, LoadedModel } from '../../libs/runtime/src/session/loaded-model.js';
+import { availableCores } from '../../libs/runtime/src/session/available-cores.js';
 import { ThreadedSession } from '../../libs/runtime/src/session/threaded-session.js';
 import { SessionPool } from '../../libs/runtime/src/session/session-pool.js';
 import { defaultConcurrency } from '../../libs/runtime/src/serving/worker-concurrency.js';
@@ -95,10 +96,12 @@ describe('loadModelConfig', () => {
   });
 
   it("gives a session one intra-op thread per core for intra_op_threads 0, not onnxruntime's own count", () => {
-    assert.equal(intraOpThreads(0), availableParallelism());
+    assert.equal(intraOpThreads(0), availableCores());
     assert.equal(intraOpThreads(3), 3);
     // Shared among instance.count sessions, at least one each.
-    assert.equal(intraOpThreads(0, availableParallelism()), 1);
+    assert.equal(intraOpThreads(0, availableCores()), 1);
+    assert.equal(intraOpThreads(0, 2, 8), 4);
+    assert.equal(intraOpThreads(0, 3, 8), 2);
     assert.equal(intraOpThreads(0, 1000), 1);
     assert.equal(intraOpThreads(2, 4), 2);
   });

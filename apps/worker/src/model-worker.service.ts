@@ -5,6 +5,7 @@ import {
   createRedis,
   defaultConcurrency,
   evictionPolicyWarning,
+  intraOpThreads,
   ManagementKeys,
   ManagementStore,
   QueueConsumer,
@@ -61,13 +62,11 @@ export class ModelWorkerService implements OnApplicationShutdown {
     const started = performance.now();
     this.server = await source.load();
     const { metadata, config } = this.server.model;
-    const { count, inference_thread } = config.instance;
-    const threads =
-      count > 1
-        ? ` (${count} instances, each on its own thread)`
-        : inference_thread
-          ? ' (inference on its own thread)'
-          : '';
+    const { count, inference_thread, intra_op_threads } = config.instance;
+    const intraOp = intraOpThreads(intra_op_threads, count);
+    const placement =
+      count > 1 ? `${count} instances, each on its own thread` : inference_thread ? 'inference on its own thread' : '';
+    const threads = ` (${placement ? `${placement}, ` : ''}${intraOp} intra-op thread${intraOp === 1 ? '' : 's'} each)`;
     this.logger.log(
       `${source.label}: '${metadata.name}' versions [${metadata.versions.join(', ')}] loaded and warm on ` +
         `${config.instance.device}${threads} in ${Math.round(performance.now() - started)} ms`,

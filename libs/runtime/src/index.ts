@@ -9,6 +9,7 @@ export * from './repository/model-config-loader.js';
 export * from './repository/model-repository.js';
 export * from './serving/load-model-server.js';
 export * from './serving/model-server.js';
+export * from './session/available-cores.js';
 export * from './session/loaded-model.js';
 export * from './tensor/binary-data.js';
 export * from './tensor/request-validation.js';

@@ -71,8 +71,9 @@ export class InstanceConfig {
   device: 'cpu' | 'cuda' = 'cpu';
 
   /**
-   * Threads one inference may use. 0: the cores the worker may run on (Node's
-   * `os.availableParallelism()`) shared among the `count` sessions, at least one each.
+   * Threads one inference may use. 0: the cores the worker can keep busy (the CPUs it may
+   * run on, capped by its container's CPU limit, rounded down) shared among the `count`
+   * sessions, at least one each.
    * @defaultValue 0
    */
   @IsOptional()

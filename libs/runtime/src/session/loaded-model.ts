@@ -1,10 +1,10 @@
-import { availableParallelism } from 'node:os';
 import type ort from 'onnxruntime-node';
 import type { ModelMetadata, TensorData, TensorSpec } from '../../../contracts/src/index.js';
 import { ConfigError } from '../repository/config-error.js';
 import type { ModelConfig } from '../repository/model-config.js';
 import type { ResolvedModel } from '../repository/model-repository.js';
 import { elementCount, toOrtTensor } from '../tensor/tensor-codec.js';
+import { availableCores } from './available-cores.js';
 import { executionProvidersFor } from './execution-provider.js';
 import { createLocalSession, type ModelSession, type SessionSpec, type TensorMap } from './model-session.js';
 import { deriveSignature, type ModelSignature } from './model-signature.js';
@@ -22,12 +22,13 @@ export interface LoadedVersion {
 
 /**
  * The intra-op threads each of `count` sessions gets: the config's, or for 0 the cores this
- * process may run on, shared among the sessions (at least one each). Not onnxruntime's own
- * choice for 0: it counts cores its own way, and on a 2-vCPU EPYC VM it ran ResNet-50 no
- * faster than one thread (24 against 43 items/s with 2).
+ * process can keep busy (its CPUs, capped by a container's CPU limit: available-cores.ts),
+ * shared among the sessions (at least one each). Not onnxruntime's own choice for 0: it
+ * counts cores its own way, and on a 2-vCPU EPYC VM it ran ResNet-50 no faster than one
+ * thread (24 against 43 items/s with 2).
  */
-export function intraOpThreads(configured: number, count = 1): number {
-  return configured > 0 ? configured : Math.max(1, Math.floor(availableParallelism() / count));
+export function intraOpThreads(configured: number, count = 1, cores = availableCores()): number {
+  return configured > 0 ? configured : Math.max(1, Math.floor(cores / count));
 }
 
 /**
